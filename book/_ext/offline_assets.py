@@ -1,0 +1,47 @@
+"""Serve the widget JavaScript from the site itself, so pages work with no network.
+
+MyST-NB adds ``<script>`` tags for the names in ``nb_ipywidgets_js`` (set in
+``_config.yml``); this extension copies the files behind them from the npm packages
+installed by ``make setup`` into ``_static/widgets/``. The files are kept out of
+``book/_static`` on purpose: Jupyter Book loads every ``.js`` file found there.
+"""
+
+from pathlib import Path
+
+from sphinx.errors import ExtensionError
+from sphinx.util.fileutil import copy_asset
+
+VENDOR = Path(__file__).resolve().parent.parent / "_vendor" / "node_modules"
+SOURCES = [
+    VENDOR / "requirejs" / "require.js",
+    VENDOR / "@jupyter-widgets" / "html-manager" / "dist",  # embed-amd.js and its fonts
+]
+
+
+def _check_sources(app, config):
+    missing = [str(p) for p in SOURCES if not p.exists()]
+    if missing:
+        raise ExtensionError(
+            "widget JavaScript not installed (run `make setup`, which runs npm ci in "
+            f"book/_vendor): missing {missing}"
+        )
+
+
+def _copy_assets(app, exc):
+    if exc is not None or app.builder.format != "html":
+        return
+    dest = Path(app.outdir) / "_static" / "widgets"
+    dest.mkdir(parents=True, exist_ok=True)
+    for src in SOURCES:
+        if src.is_dir():
+            for f in src.iterdir():
+                if f.suffix != ".map" and f.is_file():
+                    copy_asset(str(f), str(dest))
+        else:
+            copy_asset(str(src), str(dest))
+
+
+def setup(app):
+    app.connect("config-inited", _check_sources)
+    app.connect("build-finished", _copy_assets)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

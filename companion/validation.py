@@ -1,0 +1,217 @@
+"""Input validation shared by every public function of :mod:`companion`.
+
+The convention: a public function checks its arguments first, and a bad argument
+raises ``TypeError`` (wrong kind of object) or ``ValueError`` (right kind, wrong
+value or shape) with a message that *names the argument* and says what was expected::
+
+    >>> import numpy as np
+    >>> check_array(np.array([1.0, float("nan")]), "x")
+    Traceback (most recent call last):
+    ...
+    ValueError: x: expected finite values, got 1 NaN or infinite entries
+    >>> check_positive(np.array([1.0, -2.0]), "var")
+    Traceback (most recent call last):
+    ...
+    ValueError: var: expected values > 0, got minimum -2.0
+
+Arrays may be NumPy arrays or torch tensors; the checks return the argument
+unchanged (Python scalars and lists are converted to float64 NumPy arrays), so a
+function keeps the kind of array it was given.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = [
+    "ArrayLike",
+    "check_array",
+    "check_positive",
+    "check_in_range",
+    "check_same_shape",
+    "check_scalar",
+    "check_int",
+    "check_choice",
+    "is_torch",
+]
+
+ArrayLike = Any  # numpy.ndarray | torch.Tensor | float | list of floats
+
+
+def is_torch(x: Any) -> bool:
+    """Whether ``x`` is a torch tensor."""
+    return isinstance(x, torch.Tensor)
+
+
+def _to_float(x: Any) -> float:
+    return float(x.detach().cpu().item()) if is_torch(x) else float(x)
+
+
+def check_array(
+    x: ArrayLike,
+    name: str,
+    *,
+    ndim: int | Sequence[int] | None = None,
+    shape: Sequence[int | None] | None = None,
+    finite: bool = True,
+    allow_empty: bool = False,
+) -> ArrayLike:
+    """Check that ``x`` is a numeric array and return it.
+
+    Args:
+        x: a NumPy array, torch tensor, Python number or (nested) list of numbers.
+        name: the argument's name, used in error messages.
+        ndim: the allowed number of dimensions (an int or a collection of ints).
+        shape: the expected shape; ``None`` entries match any size.
+        finite: reject NaN and infinite entries.
+        allow_empty: accept arrays with zero entries.
+
+    Returns:
+        ``x`` itself if it is an array or tensor, else a float64 NumPy array.
+
+    Raises:
+        TypeError: ``x`` is not numeric.
+        ValueError: wrong dimension or shape, empty, or not finite.
+    """
+    if is_torch(x):
+        if not (x.dtype.is_floating_point or x.dtype in (torch.int32, torch.int64)):
+            raise TypeError(f"{name}: expected a numeric tensor, got dtype {x.dtype}")
+    elif isinstance(x, np.ndarray):
+        if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
+            raise TypeError(f"{name}: expected a real numeric array, got dtype {x.dtype}")
+    elif isinstance(x, bool) or x is None or isinstance(x, str):
+        raise TypeError(f"{name}: expected a number or an array, got {type(x).__name__}")
+    else:
+        try:
+            x = np.asarray(x, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise TypeError(
+                f"{name}: expected a number or an array, got {type(x).__name__}"
+            ) from err
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if x.ndim not in allowed:
+            want = " or ".join(str(a) for a in allowed)
+            raise ValueError(
+                f"{name}: expected {want} dimension(s), got shape {tuple(x.shape)}"
+            )
+    if shape is not None:
+        got = tuple(x.shape)
+        if len(got) != len(shape) or any(
+            s is not None and s != g for s, g in zip(shape, got, strict=True)
+        ):
+            want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+            raise ValueError(f"{name}: expected shape {want}, got {got}")
+    n = x.numel() if is_torch(x) else x.size
+    if n == 0 and not allow_empty:
+        raise ValueError(f"{name}: expected a non-empty array, got shape {tuple(x.shape)}")
+    if finite and n > 0:
+        bad = int((~torch.isfinite(x)).sum()) if is_torch(x) else int((~np.isfinite(x)).sum())
+        if bad:
+            raise ValueError(f"{name}: expected finite values, got {bad} NaN or infinite entries")
+    return x
+
+
+def check_positive(x: ArrayLike, name: str, *, strict: bool = True) -> ArrayLike:
+    """Check that every entry of ``x`` is finite and > 0 (``>= 0`` if not ``strict``)."""
+    x = check_array(x, name)
+    low = _to_float(x.min())
+    if (strict and low <= 0) or (not strict and low < 0):
+        op = ">" if strict else ">="
+        raise ValueError(f"{name}: expected values {op} 0, got minimum {low}")
+    return x
+
+
+def check_in_range(
+    x: ArrayLike,
+    name: str,
+    low: float,
+    high: float,
+    *,
+    closed: tuple[bool, bool] = (True, True),
+) -> ArrayLike:
+    """Check that every entry of ``x`` lies in the interval from ``low`` to ``high``.
+
+    ``closed`` says whether each end is included: ``(False, False)`` is the open
+    interval (low, high).
+    """
+    x = check_array(x, name)
+    lo, hi = _to_float(x.min()), _to_float(x.max())
+    bad_lo = lo < low if closed[0] else lo <= low
+    bad_hi = hi > high if closed[1] else hi >= high
+    if bad_lo or bad_hi:
+        interval = ("[" if closed[0] else "(") + f"{low}, {high}" + ("]" if closed[1] else ")")
+        raise ValueError(f"{name}: expected values in {interval}, got range [{lo}, {hi}]")
+    return x
+
+
+def check_same_shape(**arrays: ArrayLike) -> None:
+    """Check that all keyword arguments have one shape, naming them if not.
+
+    >>> check_same_shape(mu=np.zeros(3), log_var=np.zeros(2))
+    Traceback (most recent call last):
+    ...
+    ValueError: mu and log_var: expected the same shape, got (3,) and (2,)
+    """
+    names = list(arrays)
+    shapes = [tuple(np.shape(a)) if not is_torch(a) else tuple(a.shape) for a in arrays.values()]
+    if any(s != shapes[0] for s in shapes[1:]):
+        raise ValueError(
+            f"{' and '.join(names)}: expected the same shape, got "
+            + " and ".join(str(s) for s in shapes)
+        )
+
+
+def check_scalar(
+    x: Any,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    closed: tuple[bool, bool] = (True, True),
+) -> float:
+    """Check that ``x`` is a finite real number (optionally in a range) and return it as float.
+
+    >>> check_scalar(float("nan"), "scale")
+    Traceback (most recent call last):
+    ...
+    ValueError: scale: expected a finite number, got nan
+    """
+    if isinstance(x, bool) or not isinstance(x, (numbers.Real, np.ndarray, torch.Tensor)):
+        raise TypeError(f"{name}: expected a real number, got {type(x).__name__}")
+    if isinstance(x, (np.ndarray, torch.Tensor)):
+        if (x.numel() if is_torch(x) else x.size) != 1:
+            raise TypeError(f"{name}: expected a single number, got shape {tuple(x.shape)}")
+    value = _to_float(x) if is_torch(x) else float(np.asarray(x).reshape(()))
+    if not math.isfinite(value):
+        raise ValueError(f"{name}: expected a finite number, got {value}")
+    if low is not None and (value < low if closed[0] else value <= low):
+        raise ValueError(f"{name}: expected {'>=' if closed[0] else '>'} {low}, got {value}")
+    if high is not None and (value > high if closed[1] else value >= high):
+        raise ValueError(f"{name}: expected {'<=' if closed[1] else '<'} {high}, got {value}")
+    return value
+
+
+def check_int(x: Any, name: str, *, low: int | None = None, high: int | None = None) -> int:
+    """Check that ``x`` is an integer (optionally within ``[low, high]``) and return it."""
+    if isinstance(x, bool) or not isinstance(x, (numbers.Integral, np.integer)):
+        raise TypeError(f"{name}: expected an integer, got {type(x).__name__}")
+    value = int(x)
+    if low is not None and value < low:
+        raise ValueError(f"{name}: expected an integer >= {low}, got {value}")
+    if high is not None and value > high:
+        raise ValueError(f"{name}: expected an integer <= {high}, got {value}")
+    return value
+
+
+def check_choice(x: Any, name: str, choices: Sequence[str]) -> str:
+    """Check that ``x`` is one of ``choices``."""
+    if x not in choices:
+        raise ValueError(f"{name}: expected one of {list(choices)}, got {x!r}")
+    return x

@@ -1,0 +1,51 @@
+"""The book's structure: notebooks are clean, listed, and every page in the TOC exists."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from toc_notebooks import BOOK, toc_files, toc_notebooks
+
+NOTEBOOKS = sorted(p for p in BOOK.glob("*.ipynb"))
+
+
+def test_every_toc_entry_exists():
+    for name in toc_files():
+        assert (BOOK / f"{name}.ipynb").exists() or (BOOK / f"{name}.md").exists(), name
+
+
+def test_every_notebook_is_in_the_toc():
+    listed = {p.resolve() for p in toc_notebooks()}
+    missing = [p.name for p in NOTEBOOKS if p.resolve() not in listed]
+    assert not missing, f"notebooks not in _toc.yml (so never tested): {missing}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_committed_without_outputs(path):
+    nb = json.loads(path.read_text())
+    dirty = [
+        i for i, c in enumerate(nb["cells"])
+        if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))
+    ]
+    assert not dirty, f"{path.name}: cells {dirty} have outputs or execution counts; clear them"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_fixes_its_seed(path):
+    nb = json.loads(path.read_text())
+    code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    assert "set_seed(" in code, f"{path.name} must call companion.set_seed at the top"
+
+
+def test_shared_latex_macros_are_defined_once_in_the_config():
+    config = yaml.safe_load((BOOK / "_config.yml").read_text())
+    macros = config["sphinx"]["config"]["mathjax3_config"]["tex"]["macros"]
+    assert {"KL", "E", "ELBO"} <= set(macros)
+
+
+def test_no_javascript_in_static_folder():
+    # Jupyter Book adds a <script> tag for every .js file under book/_static.
+    scripts = list((BOOK / "_static").rglob("*.js"))
+    assert not scripts, f"move these out of book/_static: {scripts}"
