@@ -49,7 +49,7 @@ book-strict: setup
 	@echo "Site built: $(CURDIR)/book/_build/html/index.html"
 
 lint: setup
-	$(BIN)/ruff check companion tests benchmarks
+	$(BIN)/ruff check companion tests tools $(wildcard benchmarks)
 
 unit: setup
 	$(BIN)/python -m pytest -q tests companion
