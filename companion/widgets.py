@@ -7,13 +7,87 @@ live next to the callbacks, in one place.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from .distributions import kl_normal, normal_log_prob
 from .plotting import new_figure
 from .validation import check_scalar
 
-__all__ = ["KL_SLIDERS", "kl_two_gaussians_view"]
+__all__ = ["WidgetSpec", "KL_SLIDERS", "kl_two_gaussians_view", "kl_widget_spec"]
+
+
+@dataclass
+class WidgetSpec:
+    """One interactive figure: a pure callback and the ranges of its sliders.
+
+    Every chapter describes its widgets this way, so that one mechanism builds the
+    live ipywidget (:meth:`interact`), the benchmarks time the callback over its
+    slider grid (:meth:`grid`), and the tests call it at every corner.
+
+    Args:
+        name: a short identifier, e.g. ``"kl-two-gaussians"``.
+        callback: ``callback(**slider_values) -> (numbers: dict, fig)``; any state
+            it needs (a trained model, a precomputed table) is bound beforehand.
+        sliders: ``{argument: (min, max, step, default)}``; floats give a
+            ``FloatSlider``, ints an ``IntSlider``; a tuple of options
+            ``{argument: ("options", [a, b, ...], default)}`` gives a dropdown.
+    """
+
+    name: str
+    callback: Callable
+    sliders: dict = field(default_factory=dict)
+
+    def values(self, argument: str) -> list:
+        """Every value the slider for ``argument`` can take."""
+        spec = self.sliders[argument]
+        if spec[0] == "options":
+            return list(spec[1])
+        lo, hi, step, _ = spec
+        n = int(round((hi - lo) / step))
+        vals = [lo + i * step for i in range(n + 1)]
+        return [int(round(v)) for v in vals] if isinstance(step, int) else [round(v, 10) for v in vals]
+
+    def defaults(self) -> dict:
+        return {k: (v[2] if v[0] == "options" else v[3]) for k, v in self.sliders.items()}
+
+    def grid(self) -> list[dict]:
+        """Every combination of slider values (the product of :meth:`values`)."""
+        names = list(self.sliders)
+        return [dict(zip(names, combo, strict=True))
+                for combo in itertools.product(*(self.values(n) for n in names))]
+
+    def corners(self) -> list[dict]:
+        """The extreme combinations: each slider at its first or last value."""
+        names = list(self.sliders)
+        ends = [(self.values(n)[0], self.values(n)[-1]) for n in names]
+        return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*ends)]
+
+    def interact(self):
+        """Wire the callback to ipywidgets sliders (for JupyterLab) and return the widget."""
+        import ipywidgets
+        from IPython.display import display
+
+        controls = {}
+        for arg, spec in self.sliders.items():
+            if spec[0] == "options":
+                controls[arg] = ipywidgets.Dropdown(options=list(spec[1]), value=spec[2], description=arg)
+            else:
+                lo, hi, step, default = spec
+                cls = ipywidgets.IntSlider if isinstance(step, int) else ipywidgets.FloatSlider
+                controls[arg] = cls(min=lo, max=hi, step=step, value=default, description=arg,
+                                    continuous_update=False)
+
+        def show(**values):
+            numbers, fig = self.callback(**values)
+            display(fig)
+            print("  ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}"
+                            for k, v in numbers.items()))
+
+        return ipywidgets.interactive(show, **controls)
 
 #: Slider ranges ``name: (min, max, step, default)`` for :func:`kl_two_gaussians_view`.
 KL_SLIDERS = {
@@ -54,3 +128,8 @@ def kl_two_gaussians_view(mu_q: float, sigma_q: float, mu_p: float = 0.0, sigma_
     ax.set_xlabel("$x$")
     ax.legend()
     return numbers, fig
+
+
+def kl_widget_spec() -> WidgetSpec:
+    """The chapter-0 widget: both KL directions as ``q`` moves around ``p = N(0, 1)``."""
+    return WidgetSpec("kl-two-gaussians", kl_two_gaussians_view, KL_SLIDERS)

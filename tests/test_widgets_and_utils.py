@@ -36,3 +36,15 @@ def test_set_seed_reproduces_numpy_and_torch():
     assert a[0] == b[0] and torch.equal(a[1], b[1])
     with pytest.raises(ValueError, match="seed: expected an integer >= 0"):
         companion.set_seed(-1)
+
+
+def test_widget_spec_grid_and_corners():
+    from companion.widgets import kl_widget_spec
+
+    spec = kl_widget_spec()
+    assert len(spec.grid()) == 25 * 12
+    assert {"mu_q": -3.0, "sigma_q": 3.0} in spec.corners() and len(spec.corners()) == 4
+    assert spec.values("sigma_q")[-1] == 3.0 and spec.defaults() == {"mu_q": 1.0, "sigma_q": 0.5}
+    for values in spec.corners():
+        numbers, fig = spec.callback(**values)
+        assert fig.axes and all(np.isfinite(v) for v in numbers.values())
