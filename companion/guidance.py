@@ -314,8 +314,8 @@ def mixture_score(mix: LabelledMixture, x: torch.Tensor, alpha_bar: float = 1.0,
 
     Example:
         >>> mix = ring_mixture(n_classes=1, per_class=1, radius=1.0, std=1.0)
-        >>> mixture_score(mix, torch.ones(1, 2))  # N((1, 0), I): score = mu - x
-        tensor([[ 0., -1.]], dtype=torch.float64)
+        >>> mixture_score(mix, torch.tensor([[0.5, 1.0]]))  # N((1, 0), I): score = mu - x
+        tensor([[ 0.5000, -1.0000]], dtype=torch.float64)
     """
     mix = _check_mixture(mix)
     x = _check_x(x, mix)
