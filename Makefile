@@ -11,9 +11,8 @@ TORCH  := torch==2.13.0
 NB_TIMEOUT ?= 120
 
 export PYTHONHASHSEED := 0
-export MPLBACKEND := Agg
 
-.PHONY: help setup book book-strict test lint unit notebooks lab bench clean
+.PHONY: help setup book book-strict test lint unit notebooks site-check lab bench clean
 
 help:
 	@echo "make book   build the HTML site into book/_build/html"
@@ -40,29 +39,38 @@ $(VENDOR): book/_vendor/package.json $(STAMP)
 	touch $@
 
 book: setup
-	$(BIN)/jupyter-book build book --path-output book
+	BOOK_BUILD=1 $(BIN)/jupyter-book build book --path-output book
 	@echo "Site built: $(CURDIR)/book/_build/html/index.html"
 
 # A Sphinx warning is an error here (used by `make test`).
 book-strict: setup
-	$(BIN)/jupyter-book build book --path-output book -W -n --keep-going
+	BOOK_BUILD=1 $(BIN)/jupyter-book build book --path-output book -W -n --keep-going
 	@echo "Site built: $(CURDIR)/book/_build/html/index.html"
 
 lint: setup
+	@echo "== stage: lint (ruff)"
 	$(BIN)/ruff check companion tests tools $(wildcard benchmarks)
 
 unit: setup
-	$(BIN)/python -m pytest -q tests companion
+	@echo "== stage: unit tests and doctests"
+	$(BIN)/python -m pytest -q tests companion --ignore=tests/site
 
 notebooks: setup
+	@echo "== stage: notebooks (nbval over every notebook in _toc.yml)"
 	$(BIN)/python -m pytest -q --nbval-lax --nbval-cell-timeout=$(NB_TIMEOUT) \
 		-p no:cacheprovider $$($(BIN)/python tests/toc_notebooks.py)
+
+site-check: setup
+	@echo "== stage: site checks (built HTML, offline assets, headless Chromium)"
+	$(BIN)/python -m pytest -q tests/site
 
 test: setup
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory notebooks
+	@echo "== stage: book build (a Sphinx warning is an error)"
 	@$(MAKE) --no-print-directory book-strict
+	@$(MAKE) --no-print-directory site-check
 
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=book $(if $(filter 0,$(shell id -u)),--allow-root,)

@@ -39,6 +39,13 @@ __all__ = [
     "gmm_optimal_eps",
     "gmm_posterior_mean_x0",
     "gaussian_eps_loss_floor",
+    "timestep_embedding",
+    "EpsMLP",
+    "simple_loss",
+    "train_eps_model",
+    "ddpm_sample",
+    "ddim_timesteps",
+    "ddim_sample",
 ]
 
 
@@ -557,3 +564,284 @@ def gaussian_eps_loss_floor(t: torch.Tensor | int, alphas_cumprod: torch.Tensor,
     t = _check_t(t, ab.shape[0], batch)
     a = ab[t]
     return dim * a * std**2 / (a * std**2 + 1.0 - a)
+
+
+# ---------------------------------------------------------------------------------------------
+# The learned denoiser, its loss and its training.
+# ---------------------------------------------------------------------------------------------
+
+
+def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 1000.0) -> torch.Tensor:
+    r"""Sinusoidal features of integer steps (Vaswani et al., 2017; Ho et al., 2020).
+
+    .. math:: \big[\cos(t\,\omega_j),\ \sin(t\,\omega_j)\big]_{j < \text{dim}/2},\qquad
+              \omega_j = \text{max\_period}^{-j/(\text{dim}/2)}
+
+    Args:
+        t: steps, shape ``(batch,)``, integer or float.
+        dim: the (even) embedding size.
+
+    Returns:
+        shape ``(batch, dim)``, float32.
+
+    Example:
+        >>> timestep_embedding(torch.tensor([0]), 4)
+        tensor([[1., 1., 0., 0.]])
+    """
+    dim = check_int(dim, "dim", low=2)
+    if dim % 2:
+        raise ValueError(f"dim: expected an even size, got {dim}")
+    t = check_array(t, "t", ndim=1)
+    half = dim // 2
+    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
+    args = t.float()[:, None] * freqs[None, :]                                      # (batch, half)
+    return torch.cat([torch.cos(args), torch.sin(args)], dim=1)
+
+
+class EpsMLP(torch.nn.Module):
+    r"""A small time-conditioned noise predictor :math:`\epsilon_\theta(x_t, t)` for vector data.
+
+    The input is ``x_t`` concatenated with a sinusoidal embedding of ``t``; three hidden
+    layers with SiLU activations; the output has the shape of ``x_t``.
+
+    Args:
+        dim: data dimension ``d``.
+        hidden: width of the hidden layers.
+        emb_dim: size of the time embedding (even).
+
+    Example:
+        >>> model = EpsMLP(2, hidden=16)
+        >>> model(torch.zeros(3, 2), torch.tensor([0, 5, 9])).shape
+        torch.Size([3, 2])
+    """
+
+    def __init__(self, dim: int = 2, hidden: int = 128, emb_dim: int = 32):
+        super().__init__()
+        self.dim = check_int(dim, "dim", low=1)
+        hidden = check_int(hidden, "hidden", low=1)
+        self.emb_dim = check_int(emb_dim, "emb_dim", low=2)
+        if self.emb_dim % 2:
+            raise ValueError(f"emb_dim: expected an even size, got {emb_dim}")
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(dim + emb_dim, hidden), torch.nn.SiLU(),
+            torch.nn.Linear(hidden, hidden), torch.nn.SiLU(),
+            torch.nn.Linear(hidden, hidden), torch.nn.SiLU(),
+            torch.nn.Linear(hidden, dim),
+        )
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        if x_t.ndim != 2 or x_t.shape[1] != self.dim:
+            raise ValueError(f"x_t: expected shape (batch, {self.dim}), got {tuple(x_t.shape)}")
+        if t.shape != (x_t.shape[0],):
+            raise ValueError(f"t: expected shape ({x_t.shape[0]},), got {tuple(t.shape)}")
+        emb = timestep_embedding(t, self.emb_dim).to(x_t.dtype)                   # (batch, emb_dim)
+        return self.net(torch.cat([x_t, emb], dim=1))
+
+
+def simple_loss(eps_model, x0: torch.Tensor, t: torch.Tensor | int, eps: torch.Tensor,
+                alphas_cumprod: torch.Tensor, reduce: bool = True) -> torch.Tensor:
+    r"""The simplified DDPM loss, equation ``eq-simple-loss``.
+
+    .. math::
+        L_{\text{simple}} = \E_{t, x_0, \epsilon}\,\big\|\epsilon
+        - \epsilon_\theta\big(\sqrt{\bar\alpha_t}x_0 + \sqrt{1-\bar\alpha_t}\epsilon,\ t\big)\big\|^2
+
+    The squared norm is summed over the data dimensions and averaged over the batch.
+
+    Args:
+        eps_model: a callable ``eps_model(x_t, t) -> eps`` (a module or a function).
+        x0: clean data, shape ``(batch, ...)``.
+        t: steps, shape ``(batch,)`` or one int.
+        eps: the noise used to make ``x_t``, the shape of ``x0``.
+        alphas_cumprod: :math:`\bar\alpha`, shape ``(T,)``.
+        reduce: average over the batch (else return the per-example losses, ``(batch,)``).
+
+    Example:
+        >>> ab = torch.tensor([0.5], dtype=torch.float64)
+        >>> float(simple_loss(lambda x, t: torch.zeros_like(x), torch.zeros(4, 2), 0, torch.ones(4, 2), ab))
+        2.0
+    """
+    if not callable(eps_model):
+        raise TypeError(f"eps_model: expected a callable (x_t, t) -> eps, got {type(eps_model).__name__}")
+    x0, eps = _check_x(x0, "x0"), _check_x(eps, "eps")
+    check_same_shape(x0=x0, eps=eps)
+    ab = _check_ab(alphas_cumprod)
+    t = _check_t(t, ab.shape[0], x0.shape[0])
+    x_t = q_sample(x0, t, eps, ab)
+    per_example = (eps - eps_model(x_t, t)).pow(2).flatten(1).sum(1)               # (batch,)
+    return per_example.mean() if reduce else per_example
+
+
+def train_eps_model(model: torch.nn.Module, data: torch.Tensor, alphas_cumprod: torch.Tensor, *,
+                    steps: int = 2000, batch_size: int = 256, lr: float = 2e-3, device: str = "cpu",
+                    seed: int = 0, progress: bool = True) -> dict[str, list[float]]:
+    r"""Fit ``model`` to predict the noise by minimising :func:`simple_loss` with Adam.
+
+    Each step draws a minibatch of ``data``, steps ``t`` uniformly in ``0 .. T-1`` and
+    standard normal ``eps``. The learning rate decays by a cosine to 5% of ``lr``.
+
+    Args:
+        model: an :class:`EpsMLP` (or any module ``(x_t, t) -> eps``); trained in place.
+        data: training data, shape ``(n, ...)``.
+        alphas_cumprod: :math:`\bar\alpha`, shape ``(T,)``.
+        steps, batch_size, lr: optimisation settings.
+        device: where to train.
+        seed: seeds the minibatch, step and noise draws.
+        progress: show a ``tqdm`` progress bar.
+
+    Returns:
+        history ``{"step": [...], "loss": [...]}`` with one entry per step.
+    """
+    from tqdm.auto import tqdm
+
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
+    data = _check_x(data, "data")
+    ab = _check_ab(alphas_cumprod)
+    steps = check_int(steps, "steps", low=1)
+    batch_size = check_int(batch_size, "batch_size", low=1)
+    lr = check_scalar(lr, "lr", low=0.0, closed=(False, True))
+    seed = check_int(seed, "seed", low=0)
+    gen = torch.Generator().manual_seed(seed)
+    data = data.to(device=device, dtype=torch.float32)
+    ab_dev = ab.to(device)
+    model.to(device).train()
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps, eta_min=0.05 * lr)
+    history: dict[str, list[float]] = {"step": [], "loss": []}
+    for step in tqdm(range(steps), disable=not progress, desc="training eps-model"):
+        idx = torch.randint(0, data.shape[0], (batch_size,), generator=gen)
+        t = torch.randint(0, ab.shape[0], (batch_size,), generator=gen)
+        eps = torch.randn((batch_size, *data.shape[1:]), generator=gen)
+        loss = simple_loss(model, data[idx.to(device)], t.to(device), eps.to(device), ab_dev)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        history["step"].append(step)
+        history["loss"].append(float(loss))
+    model.eval()
+    return history
+
+
+# ---------------------------------------------------------------------------------------------
+# Sampling: ancestral (DDPM) and deterministic (DDIM).
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_sampler_args(eps_model, shape, seed):
+    if not callable(eps_model):
+        raise TypeError(f"eps_model: expected a callable (x_t, t) -> eps, got {type(eps_model).__name__}")
+    if (not isinstance(shape, (tuple, list)) or not shape
+            or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in shape)):
+        raise ValueError(f"shape: expected a tuple of positive ints (batch, ...), got {shape!r}")
+    seed = check_int(seed, "seed", low=0)
+    return tuple(shape), torch.Generator().manual_seed(seed)
+
+
+@torch.no_grad()
+def ddpm_sample(eps_model, betas: torch.Tensor, shape: tuple[int, ...], *, seed: int = 0,
+                device: str = "cpu", dtype: torch.dtype = torch.float32,
+                return_trajectory: bool = False):
+    r"""Ancestral sampling through all ``T`` steps, equation ``eq-ddpm-step``.
+
+    Start from :math:`x_{T-1} \sim \mathcal N(0, I)`; at each step predict
+    :math:`\hat x_0` from :math:`\epsilon_\theta` (equation ``eq-x0-from-eps``) and draw
+    :math:`x_{t-1} \sim \mathcal N(\tilde\mu_t(\hat x_0, x_t), \tilde\beta_t I)`
+    (equation ``eq-q-posterior``); the last step (``t = 0``) returns the mean.
+
+    Args:
+        eps_model: a callable ``eps_model(x_t, t) -> eps`` with ``t`` of shape ``(batch,)``.
+        betas: the schedule, shape ``(T,)``.
+        shape: the output shape ``(batch, ...)``.
+        seed: seeds the initial noise and every step's noise.
+        device, dtype: where and in which precision to sample.
+        return_trajectory: also return every state, shape ``(T + 1, *shape)``.
+
+    Returns:
+        samples of shape ``shape`` (and the trajectory if asked).
+
+    Example:
+        >>> b = linear_beta_schedule(10, 1e-3, 0.2)
+        >>> ddpm_sample(lambda x, t: torch.zeros_like(x), b, (4, 2)).shape
+        torch.Size([4, 2])
+    """
+    shape, gen = _check_sampler_args(eps_model, shape, seed)
+    betas = _check_betas(betas)
+    ab = torch.cumprod(1.0 - betas, dim=0)
+    T = betas.shape[0]
+    x = torch.randn(shape, generator=gen, dtype=dtype).to(device)
+    traj = [x]
+    for step in range(T - 1, -1, -1):
+        t = torch.full((shape[0],), step, dtype=torch.long, device=device)
+        x0_hat = predict_x0_from_eps(x, t, eps_model(x, t).to(dtype), ab)
+        mean, var = q_posterior_mean_variance(x0_hat, x, t, betas)
+        if step > 0:
+            x = mean + var.sqrt() * torch.randn(shape, generator=gen, dtype=dtype).to(device)
+        else:
+            x = mean
+        traj.append(x)
+    return (x, torch.stack(traj)) if return_trajectory else x
+
+
+def ddim_timesteps(T: int, steps: int) -> list[int]:
+    """The ``steps`` array indices, evenly spaced in ``0 .. T-1``, in decreasing order.
+
+    Example:
+        >>> ddim_timesteps(100, 4)
+        [99, 66, 33, 0]
+    """
+    T = check_int(T, "T", low=1)
+    steps = check_int(steps, "steps", low=1, high=T)
+    if steps == 1:
+        return [T - 1]
+    return sorted({round(i * (T - 1) / (steps - 1)) for i in range(steps)}, reverse=True)
+
+
+@torch.no_grad()
+def ddim_sample(eps_model, alphas_cumprod: torch.Tensor, shape: tuple[int, ...], steps: int,
+                eta: float = 0.0, *, seed: int = 0, device: str = "cpu", dtype: torch.dtype = torch.float32,
+                return_trajectory: bool = False):
+    r"""DDIM sampling on a subsequence of ``steps`` steps, equation ``eq-ddim-step``.
+
+    .. math::
+        x_{\tau_{i-1}} = \sqrt{\bar\alpha_{\tau_{i-1}}}\,\hat x_0
+        + \sqrt{1 - \bar\alpha_{\tau_{i-1}} - \sigma_i^2}\;\hat\epsilon + \sigma_i z,\qquad
+        \sigma_i = \eta\sqrt{\frac{1 - \bar\alpha_{\tau_{i-1}}}{1 - \bar\alpha_{\tau_i}}}
+        \sqrt{1 - \frac{\bar\alpha_{\tau_i}}{\bar\alpha_{\tau_{i-1}}}}
+
+    with :math:`\bar\alpha = 1` after the last step. ``eta = 0`` is deterministic given
+    the initial noise; ``eta = 1`` with ``steps = T`` is exactly :func:`ddpm_sample`.
+
+    Args:
+        eps_model: a callable ``eps_model(x_t, t) -> eps``.
+        alphas_cumprod: :math:`\bar\alpha`, shape ``(T,)``.
+        shape: the output shape ``(batch, ...)``.
+        steps: number of network evaluations, ``1 .. T`` (:func:`ddim_timesteps`).
+        eta: stochasticity, in ``[0, 1]``.
+        seed, device, dtype, return_trajectory: as in :func:`ddpm_sample`; the
+            trajectory has shape ``(len(timesteps) + 1, *shape)``.
+
+    Example:
+        >>> ab = alphas_cumprod(linear_beta_schedule(10, 1e-3, 0.2))
+        >>> ddim_sample(lambda x, t: torch.zeros_like(x), ab, (4, 2), steps=5).shape
+        torch.Size([4, 2])
+    """
+    shape, gen = _check_sampler_args(eps_model, shape, seed)
+    ab = _check_ab(alphas_cumprod)
+    eta = check_scalar(eta, "eta", low=0.0, high=1.0)
+    ts = ddim_timesteps(ab.shape[0], steps)
+    x = torch.randn(shape, generator=gen, dtype=dtype).to(device)
+    traj = [x]
+    for i, step in enumerate(ts):
+        t = torch.full((shape[0],), step, dtype=torch.long, device=device)
+        eps = eps_model(x, t).to(dtype)
+        x0_hat = predict_x0_from_eps(x, t, eps, ab)
+        a_t = float(ab[step])
+        a_prev = float(ab[ts[i + 1]]) if i + 1 < len(ts) else 1.0
+        sigma = eta * math.sqrt((1.0 - a_prev) / (1.0 - a_t) * (1.0 - a_t / a_prev))
+        x = math.sqrt(a_prev) * x0_hat + math.sqrt(max(1.0 - a_prev - sigma**2, 0.0)) * eps
+        if i + 1 < len(ts) and eta > 0:
+            x = x + sigma * torch.randn(shape, generator=gen, dtype=dtype).to(device)
+        traj.append(x)
+    return (x, torch.stack(traj)) if return_trajectory else x

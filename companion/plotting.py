@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
-__all__ = ["BOOK_STYLE", "use_book_style", "new_figure"]
+__all__ = ["BOOK_STYLE", "use_book_style", "new_figure", "figure_png"]
 
 BOOK_STYLE = {
     "figure.facecolor": "white",
@@ -26,8 +26,32 @@ BOOK_STYLE = {
 
 
 def use_book_style() -> None:
-    """Apply :data:`BOOK_STYLE` to matplotlib's global settings (call once per chapter)."""
+    """Apply :data:`BOOK_STYLE` and make ``display(fig)`` show a PNG (call once per chapter).
+
+    Registering the PNG formatter for :class:`matplotlib.figure.Figure` means a figure
+    displays as an opaque image whatever the matplotlib backend is (Agg in CI, inline
+    in JupyterLab), so figures from :func:`new_figure` appear on the site too.
+    """
     plt.rcParams.update(BOOK_STYLE)
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython ships with the book's requirements
+        return
+    shell = get_ipython()
+    if shell is not None:
+        from matplotlib.figure import Figure
+
+        formatter = shell.display_formatter.formatters["image/png"]
+        formatter.for_type(Figure, figure_png)
+
+
+def figure_png(fig) -> bytes:
+    """The figure as PNG bytes with an opaque white background."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", facecolor="white", transparent=False)
+    return buf.getvalue()
 
 
 def new_figure(ncols: int = 1, nrows: int = 1, *, width: float = 6.4, height: float = 3.2):

@@ -89,10 +89,68 @@ class WidgetSpec:
 
         return ipywidgets.interactive(show, **controls)
 
+    def static_twin(self, dpi: int = 60):
+        """A kernel-free twin for the HTML site: every slider position precomputed.
+
+        Each point of :meth:`grid` is rendered once (figure as PNG, numbers as text).
+        Sliders are ``SelectionSlider`` widgets, linked in the browser (``jslink``) to
+        nested ``Stack`` widgets that hold the pictures, so dragging a slider on the
+        static page shows the precomputed result with no kernel and no network.
+        """
+        import io
+
+        import ipywidgets
+
+        names = list(self.sliders)
+        sliders = {
+            arg: ipywidgets.SelectionSlider(
+                options=[(_fmt(v), i) for i, v in enumerate(self.values(arg))],
+                value=self.values(arg).index(self.defaults()[arg]), description=arg,
+                continuous_update=True)
+            for arg in names
+        }
+
+        def leaf(values: dict):
+            numbers, fig = self.callback(**values)
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=dpi)
+            text = "&nbsp;&nbsp;".join(f"{k} = {_fmt(v)}" for k, v in numbers.items())
+            return ipywidgets.VBox([ipywidgets.Image(value=buf.getvalue(), format="png"),
+                                    ipywidgets.HTML(f"<code>{text}</code>")])
+
+        def build(level: int, fixed: dict):
+            if level == len(names):
+                return leaf(fixed)
+            arg = names[level]
+            children = [build(level + 1, {**fixed, arg: v}) for v in self.values(arg)]
+            stack = ipywidgets.Stack(children, selected_index=sliders[arg].index)
+            ipywidgets.jslink((sliders[arg], "index"), (stack, "selected_index"))
+            return stack
+
+        return ipywidgets.VBox([*sliders.values(), build(0, {})])
+
+    def show(self):
+        """Display the widget: live in a kernel, the static twin when building the site.
+
+        The site build (``make book``) sets ``BOOK_BUILD=1``; readers of the HTML page
+        have no kernel, so they get :meth:`static_twin` there.
+        """
+        import os
+
+        from IPython.display import display
+
+        display(self.static_twin() if os.environ.get("BOOK_BUILD") == "1" else self.interact())
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
 #: Slider ranges ``name: (min, max, step, default)`` for :func:`kl_two_gaussians_view`.
 KL_SLIDERS = {
-    "mu_q": (-3.0, 3.0, 0.25, 1.0),
-    "sigma_q": (0.25, 3.0, 0.25, 0.5),
+    "mu_q": (-3.0, 3.0, 0.5, 1.0),
+    "sigma_q": (0.25, 2.75, 0.5, 0.75),
 }
 
 

@@ -42,9 +42,9 @@ def test_widget_spec_grid_and_corners():
     from companion.widgets import kl_widget_spec
 
     spec = kl_widget_spec()
-    assert len(spec.grid()) == 25 * 12
-    assert {"mu_q": -3.0, "sigma_q": 3.0} in spec.corners() and len(spec.corners()) == 4
-    assert spec.values("sigma_q")[-1] == 3.0 and spec.defaults() == {"mu_q": 1.0, "sigma_q": 0.5}
+    assert len(spec.grid()) == 13 * 6
+    assert {"mu_q": -3.0, "sigma_q": 2.75} in spec.corners() and len(spec.corners()) == 4
+    assert spec.values("sigma_q")[-1] == 2.75 and spec.defaults() == {"mu_q": 1.0, "sigma_q": 0.75}
     for values in spec.corners():
         numbers, fig = spec.callback(**values)
         assert fig.axes and all(np.isfinite(v) for v in numbers.values())

@@ -41,7 +41,41 @@ def _copy_assets(app, exc):
             copy_asset(str(src), str(dest))
 
 
+# @jupyter-widgets/html-manager typesets widget labels with the MathJax 2 call
+# ``MathJax.Hub.Queue``; the site runs MathJax 3, which has no ``Hub``. This shim
+# forwards that call to MathJax 3's ``typesetPromise``.
+MATHJAX2_SHIM = """
+(function () {
+  function shim() {
+    if (window.MathJax === undefined || window.MathJax.Hub !== undefined) return;
+    window.MathJax.Hub = {Queue: function (cmd) {
+      var el = cmd && cmd[2];
+      if (el && window.MathJax.typesetPromise) window.MathJax.typesetPromise([el]).catch(function () {});
+    }};
+  }
+  shim();
+  document.addEventListener("DOMContentLoaded", shim);
+})();
+"""
+
+
+def _dedupe_scripts(app, pagename, templatename, context, doctree):
+    """Drop repeated inline scripts (Jupyter Book registers some twice, and a repeated
+    ``const`` declaration is a JavaScript error in the browser)."""
+    seen, unique = set(), []
+    for js in context.get("script_files", []):
+        attributes = getattr(js, "attributes", {})
+        key = (getattr(js, "filename", str(js)) or "", tuple(sorted((k, str(v)) for k, v in attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(js)
+    context["script_files"][:] = unique
+
+
 def setup(app):
     app.connect("config-inited", _check_sources)
     app.connect("build-finished", _copy_assets)
+    # Early: Sphinx stops calling handlers once one returns a value (emit_firstresult).
+    app.connect("html-page-context", _dedupe_scripts, priority=100)
+    app.add_js_file(None, body=MATHJAX2_SHIM, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

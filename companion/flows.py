@@ -1,0 +1,849 @@
+"""Normalizing flows (chapter ``ch-flows``): change of variables, coupling layers, exact likelihood.
+
+Direction convention. A flow is an invertible map :math:`f` from a base variable
+:math:`z \\sim \\mathcal N(0, I)` to data :math:`x = f(z)`. Every layer's ``forward`` runs
+in that *generative* direction (towards the data) and returns ``(y, log_det)`` with
+``log_det`` :math:`= \\log|\\det \\partial y / \\partial x|`; its ``inverse`` runs towards the
+base and returns ``(x, log_det)`` with the log-determinant of the inverse map. The
+likelihood uses only inverses (equation ``eq-cov-nd``); sampling uses only forwards.
+"""
+
+from __future__ import annotations
+
+import math  # noqa: F401 -- used by the doctests
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .distributions import log_prob_change_of_variables_1d, normal_log_prob
+from .plotting import new_figure
+from .validation import ArrayLike, check_array, check_choice, check_int, check_scalar, is_torch
+from .widgets import WidgetSpec
+
+__all__ = [
+    "sample_two_moons",
+    "sample_checkerboard",
+    "standard_normal_log_prob",
+    "log_prob_change_of_variables",
+    "log_abs_det_jacobian",
+    "AffineCoupling",
+    "rational_quadratic_spline",
+    "SplineCoupling",
+    "Permutation",
+    "Flow",
+    "make_flow",
+    "train_flow",
+    "negative_log_likelihood",
+    "flow_1d_inverse",
+    "flow_1d_forward",
+    "FLOW_1D_SLIDERS",
+    "flow_1d_view",
+    "flow_layers_view",
+    "widget_specs",
+]
+
+
+# --------------------------------------------------------------------------- data
+
+
+def _rng(rng: np.random.Generator | int) -> np.random.Generator:
+    if isinstance(rng, np.random.Generator):
+        return rng
+    return np.random.default_rng(check_int(rng, "rng", low=0))
+
+
+def sample_two_moons(n: int, *, noise: float = 0.08, rng: np.random.Generator | int = 0) -> np.ndarray:
+    """Two interleaved half circles with Gaussian jitter, centred and scaled to about unit spread.
+
+    The upper moon is the half circle of radius 1 around (0, 0), the lower one around
+    (1, 0.5) flipped; the points are then shifted by (-0.5, -0.25) and multiplied by 1.5.
+
+    Args:
+        n: number of points (>= 1); half on each moon (the first gets the extra one).
+        noise: standard deviation (>= 0) of the isotropic Gaussian jitter, before scaling.
+        rng: a NumPy ``Generator`` or an integer seed.
+
+    Returns:
+        ``x``, shape ``(n, 2)``, float64.
+
+    Example:
+        >>> sample_two_moons(4, rng=0).shape
+        (4, 2)
+    """
+    n = check_int(n, "n", low=1)
+    noise = check_scalar(noise, "noise", low=0.0)
+    rng = _rng(rng)
+    n_up = n - n // 2
+    t_up, t_low = rng.uniform(0, np.pi, n_up), rng.uniform(0, np.pi, n // 2)
+    up = np.stack([np.cos(t_up), np.sin(t_up)], axis=1)
+    low = np.stack([1.0 - np.cos(t_low), 0.5 - np.sin(t_low)], axis=1)
+    x = np.concatenate([up, low]) + noise * rng.normal(size=(n, 2))
+    return 1.5 * (x - np.array([0.5, 0.25]))
+
+
+def sample_checkerboard(n: int, *, rng: np.random.Generator | int = 0) -> np.ndarray:
+    """Uniform samples on the 8 dark squares of a 4 x 4 checkerboard covering [-2, 2]^2.
+
+    The density is 1/8 on the dark squares (unit squares ``[i, i+1) x [j, j+1)`` with
+    ``i + j`` even) and 0 elsewhere, so its entropy is exactly ``log 8`` nats: no model
+    can have a lower expected negative log-likelihood.
+
+    Args:
+        n: number of points (>= 1).
+        rng: a NumPy ``Generator`` or an integer seed.
+
+    Returns:
+        ``x``, shape ``(n, 2)``, float64.
+
+    Example:
+        >>> x = sample_checkerboard(1000, rng=0)
+        >>> bool(np.all((np.floor(x[:, 0]) + np.floor(x[:, 1])) % 2 == 0))
+        True
+    """
+    n = check_int(n, "n", low=1)
+    rng = _rng(rng)
+    x1 = rng.uniform(-2.0, 2.0, n)
+    x2 = rng.uniform(0.0, 1.0, n) - 2.0 * rng.integers(0, 2, n)  # in [-2,-1) or [0, 1)
+    x2 = x2 + np.floor(x1) % 2  # shift by one row in odd columns
+    return np.stack([x1, x2], axis=1)
+
+
+# ------------------------------------------------------------ change of variables
+
+
+def standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
+    r"""Log-density of :math:`\mathcal N(0, I)` in ``dim`` dimensions, summed over the last axis.
+
+    .. math:: \log p_Z(z) = -\tfrac12 \lVert z\rVert^2 - \tfrac{d}{2}\log 2\pi
+
+    Args:
+        z: shape ``(batch, dim)``.
+
+    Returns:
+        shape ``(batch,)``.
+
+    Example:
+        >>> round(float(standard_normal_log_prob(torch.zeros(1, 2))[0]), 6)
+        -1.837877
+    """
+    z = check_array(z, "z", ndim=2)
+    if not is_torch(z):
+        raise TypeError(f"z: expected a torch tensor, got {type(z).__name__}")
+    return normal_log_prob(z, z.new_zeros(()), z.new_ones(())).sum(dim=-1)
+
+
+def log_prob_change_of_variables(
+    x: torch.Tensor,
+    inverse: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
+    base_log_prob: Callable[[torch.Tensor], torch.Tensor] = standard_normal_log_prob,
+) -> torch.Tensor:
+    r"""Log-density of :math:`X = f(Z)` for an invertible ``f`` in ``dim`` dimensions, equation ``eq-cov-nd``.
+
+    .. math::
+        \log p_X(x) = \log p_Z\big(f^{-1}(x)\big)
+        + \log\left|\det \frac{\partial f^{-1}}{\partial x}(x)\right|
+
+    The one-dimensional case is
+    :func:`companion.distributions.log_prob_change_of_variables_1d` (equation ``eq-cov-1d``).
+
+    Args:
+        x: points, shape ``(batch, dim)``.
+        inverse: ``x -> (z, log_det)`` with ``z = f^{-1}(x)`` of shape ``(batch, dim)``
+            and ``log_det`` of shape ``(batch,)`` the log-determinant of the inverse map
+            (every layer's and :class:`Flow`'s ``inverse`` has this signature).
+        base_log_prob: ``z -> log p_Z(z)``, shape ``(batch,)``; standard normal by default.
+
+    Returns:
+        ``log p_X(x)``, shape ``(batch,)``.
+
+    Example (``x = 2 z + 1`` in 2-D: ``log p_X(x) = log N(x; 1, 4 I)``):
+        >>> x = torch.tensor([[1.0, 1.0]], dtype=torch.float64)
+        >>> lp = log_prob_change_of_variables(
+        ...     x, lambda x: ((x - 1) / 2, torch.full((x.shape[0],), -2 * math.log(2.0), dtype=x.dtype)))
+        >>> round(float(lp[0]), 6), round(-math.log(2 * math.pi * 4), 6)
+        (-3.224171, -3.224171)
+    """
+    x = check_array(x, "x", ndim=2)
+    for fname, f in (("inverse", inverse), ("base_log_prob", base_log_prob)):
+        if not callable(f):
+            raise TypeError(f"{fname}: expected a callable, got {type(f).__name__}")
+    z, log_det = inverse(x)
+    return base_log_prob(z) + log_det
+
+
+def log_abs_det_jacobian(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    r"""Reference :math:`\log|\det \partial\, \mathrm{fn}(x) / \partial x|` from the full autograd Jacobian.
+
+    Costs ``dim`` backward passes per point plus an LU factorisation
+    (``torch.linalg.slogdet``): the :math:`O(d^3)` computation that coupling layers avoid.
+    Used to check structured log-determinants (equation ``eq-coupling-logdet``).
+
+    Args:
+        fn: maps one point of shape ``(dim,)`` to ``(dim,)`` (wrap a batched map with
+            ``lambda v: f(v[None])[0][0]``).
+        x: points, shape ``(batch, dim)``.
+
+    Returns:
+        shape ``(batch,)``.
+
+    Example:
+        >>> A = torch.tensor([[2.0, 1.0], [0.0, 3.0]], dtype=torch.float64)
+        >>> round(float(log_abs_det_jacobian(lambda v: A @ v, torch.zeros(1, 2, dtype=torch.float64))[0]), 6)
+        1.791759
+    """
+    x = check_array(x, "x", ndim=2)
+    if not callable(fn):
+        raise TypeError(f"fn: expected a callable, got {type(fn).__name__}")
+    out = []
+    for xi in x:
+        jac = torch.autograd.functional.jacobian(fn, xi)  # (dim, dim)
+        out.append(torch.linalg.slogdet(jac).logabsdet)
+    return torch.stack(out)
+
+
+# ---------------------------------------------------------------------- layers
+
+
+def _check_mask(mask: ArrayLike, dim: int) -> torch.Tensor:
+    mask = check_array(mask, "mask", shape=(dim,))
+    mask = torch.as_tensor(np.asarray(mask) if not is_torch(mask) else mask, dtype=torch.float64)
+    if not bool(((mask == 0) | (mask == 1)).all()):
+        raise ValueError(f"mask: expected entries 0 or 1, got {mask.tolist()}")
+    if int(mask.sum()) in (0, dim):
+        raise ValueError(f"mask: expected both 0s (transformed) and 1s (kept), got {mask.tolist()}")
+    return mask
+
+
+def _mlp(n_in: int, hidden: int, n_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(n_in, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(),
+                         nn.Linear(hidden, n_out))
+
+
+def _check_input(x: torch.Tensor, name: str, dim: int) -> torch.Tensor:
+    x = check_array(x, name, shape=(None, dim))
+    if not is_torch(x):
+        raise TypeError(f"{name}: expected a torch tensor, got {type(x).__name__}")
+    return x
+
+
+class AffineCoupling(nn.Module):
+    r"""Affine coupling layer (RealNVP), equations ``eq-affine-coupling`` and ``eq-coupling-logdet``.
+
+    With a binary ``mask`` :math:`b` (1 = kept, 0 = transformed) and a conditioner
+    network that sees only the kept coordinates,
+
+    .. math::
+        y = b \odot x + (1 - b) \odot \big(x \odot e^{s(b \odot x)} + t(b \odot x)\big),
+        \qquad \log|\det \partial y/\partial x| = \sum_i (1 - b_i)\, s_i(b \odot x).
+
+    The Jacobian is triangular (after ordering kept coordinates first), so its
+    log-determinant is a sum. The log-scale is bounded, :math:`s = s_{\max}\tanh(\tilde s / s_{\max})`,
+    so one layer can stretch by at most :math:`e^{s_{\max}}`; that keeps training stable.
+
+    Args:
+        dim: data dimension (>= 2).
+        mask: shape ``(dim,)``, entries 0 or 1, with at least one of each.
+        hidden: width of the conditioner MLP's two hidden layers.
+        scale_bound: :math:`s_{\max} > 0`.
+
+    Example:
+        >>> layer = AffineCoupling(2, [1, 0]).double()
+        >>> x = torch.randn(5, 2, dtype=torch.float64)
+        >>> y, ld = layer(x); x_back, ld_inv = layer.inverse(y)
+        >>> bool(torch.allclose(x_back, x, atol=1e-12)), bool(torch.allclose(ld, -ld_inv))
+        (True, True)
+    """
+
+    def __init__(self, dim: int, mask: ArrayLike, hidden: int = 32, scale_bound: float = 2.0):
+        super().__init__()
+        self.dim = check_int(dim, "dim", low=2)
+        self.register_buffer("mask", _check_mask(mask, self.dim).float())
+        hidden = check_int(hidden, "hidden", low=1)
+        self.scale_bound = check_scalar(scale_bound, "scale_bound", low=0.0, closed=(False, True))
+        self.net = _mlp(self.dim, hidden, 2 * self.dim)
+
+    def _scale_shift(self, x_kept: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        s_raw, t = self.net(x_kept).chunk(2, dim=-1)
+        s = self.scale_bound * torch.tanh(s_raw / self.scale_bound)
+        free = 1 - self.mask
+        return s * free, t * free  # zero on the kept coordinates
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x -> (y, log|det dy/dx|)``, shapes ``(batch, dim)`` and ``(batch,)``."""
+        x = _check_input(x, "x", self.dim)
+        s, t = self._scale_shift(x * self.mask)
+        y = x * torch.exp(s) + t  # s = t = 0 on kept coordinates, so they pass unchanged
+        return y, s.sum(dim=-1)
+
+    def inverse(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``y -> (x, log|det dx/dy|)``: the kept coordinates of ``y`` equal those of ``x``."""
+        y = _check_input(y, "y", self.dim)
+        s, t = self._scale_shift(y * self.mask)
+        x = (y - t) * torch.exp(-s)
+        return x, -s.sum(dim=-1)
+
+
+def rational_quadratic_spline(
+    x: torch.Tensor,
+    widths: torch.Tensor,
+    heights: torch.Tensor,
+    derivatives: torch.Tensor,
+    *,
+    bound: float = 3.0,
+    inverse: bool = False,
+    min_bin: float = 1e-3,
+    min_derivative: float = 1e-3,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Monotone rational-quadratic spline of Durkan et al. (2019), elementwise, equation ``eq-rq-spline``.
+
+    On ``[-bound, bound]`` the map passes through ``K + 1`` knots
+    :math:`(x^{(k)}, y^{(k)})` with slopes :math:`\delta^{(k)} > 0`; outside it is the
+    identity (slopes 1 at both ends, so the map is continuous with a continuous
+    derivative). In bin ``k``, with :math:`\xi = (x - x^{(k)})/w_k`, :math:`s_k = h_k / w_k`:
+
+    .. math::
+        y = y^{(k)} + \frac{h_k\,[s_k \xi^2 + \delta^{(k)}\xi(1-\xi)]}
+                         {s_k + [\delta^{(k+1)} + \delta^{(k)} - 2 s_k]\,\xi(1-\xi)},
+        \qquad
+        \frac{dy}{dx} = \frac{s_k^2 [\delta^{(k+1)}\xi^2 + 2 s_k \xi(1-\xi) + \delta^{(k)}(1-\xi)^2]}
+                            {\big(s_k + [\delta^{(k+1)} + \delta^{(k)} - 2 s_k]\,\xi(1-\xi)\big)^2}.
+
+    The inverse solves a quadratic in :math:`\xi` in closed form.
+
+    Args:
+        x: inputs, any shape ``(...)`` (outputs if ``inverse``).
+        widths, heights: unnormalised bin sizes, shape ``(..., K)``; a softmax makes them
+            positive and sum to ``2 * bound``.
+        derivatives: unnormalised interior slopes, shape ``(..., K - 1)``; a softplus
+            makes them positive.
+        bound: half-width of the interval where the spline acts (> 0).
+        inverse: evaluate the inverse map instead.
+        min_bin, min_derivative: floors on the relative bin size and the slopes.
+
+    Returns:
+        ``(y, log_abs_det)``, both shape ``(...)``: the output and :math:`\log|dy/dx|`
+        (for ``inverse``, :math:`\log|dx/dy|` of the inverse map).
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> x = torch.linspace(-4, 4, 9, dtype=torch.float64)
+        >>> w, h, d = (torch.randn(9, k, generator=g, dtype=torch.float64) for k in (5, 5, 4))
+        >>> y, ld = rational_quadratic_spline(x, w, h, d)
+        >>> x_back, ld_inv = rational_quadratic_spline(y, w, h, d, inverse=True)
+        >>> bool(torch.allclose(x_back, x, atol=1e-12)), bool(torch.allclose(ld, -ld_inv, atol=1e-12))
+        (True, True)
+        >>> float(y[0]), float(y[-1])  # identity outside [-3, 3]
+        (-4.0, 4.0)
+    """
+    x = check_array(x, "x")
+    widths, heights = check_array(widths, "widths"), check_array(heights, "heights")
+    derivatives = check_array(derivatives, "derivatives")
+    bound = check_scalar(bound, "bound", low=0.0, closed=(False, True))
+    n_bins = widths.shape[-1]
+    if widths.shape != (*x.shape, n_bins) or heights.shape != widths.shape:
+        raise ValueError(f"widths, heights: expected shape {(*x.shape, 'K')} each, "
+                         f"got {tuple(widths.shape)} and {tuple(heights.shape)}")
+    if derivatives.shape != (*x.shape, n_bins - 1):
+        raise ValueError(f"derivatives: expected shape {(*x.shape, n_bins - 1)}, "
+                         f"got {tuple(derivatives.shape)}")
+    if not 0 < min_bin * n_bins < 1:
+        raise ValueError(f"min_bin: expected 0 < min_bin * K < 1, got {min_bin} with K = {n_bins}")
+
+    def knots(raw):  # (..., K) -> positions (..., K + 1) from -bound to bound, sizes (..., K)
+        frac = min_bin + (1 - min_bin * n_bins) * torch.softmax(raw, dim=-1)
+        pos = F.pad(torch.cumsum(frac, dim=-1), (1, 0))
+        pos = 2 * bound * pos - bound
+        pos = torch.cat([torch.full_like(pos[..., :1], -bound), pos[..., 1:-1],
+                         torch.full_like(pos[..., :1], bound)], dim=-1)
+        return pos, pos[..., 1:] - pos[..., :-1]
+
+    xs, w = knots(widths)
+    ys, h = knots(heights)
+    delta = min_derivative + F.softplus(derivatives)
+    delta = F.pad(delta, (1, 1), value=1.0)  # slope 1 at both ends: matches the identity tails
+
+    inside = (x >= -bound) & (x <= bound)
+    xc = x.clamp(-bound, bound)
+    knots_in = ys if inverse else xs
+    k = (torch.sum(xc[..., None] >= knots_in[..., :-1], dim=-1) - 1).clamp(0, n_bins - 1)[..., None]
+
+    def pick(t):
+        return t.gather(-1, k)[..., 0]
+
+    xk, yk, wk, hk = pick(xs), pick(ys), pick(w), pick(h)
+    dk, dk1 = pick(delta[..., :-1]), pick(delta[..., 1:])
+    sk = hk / wk
+    curv = dk1 + dk - 2 * sk
+    if inverse:
+        dy = xc - yk
+        a = hk * (sk - dk) + dy * curv
+        b = hk * dk - dy * curv
+        c = -sk * dy
+        disc = (b**2 - 4 * a * c).clamp_min(0.0)
+        xi = (2 * c / (-b - torch.sqrt(disc))).clamp(0.0, 1.0)
+        out = xi * wk + xk
+    else:
+        xi = (xc - xk) / wk
+        out = yk + hk * (sk * xi**2 + dk * xi * (1 - xi)) / (sk + curv * xi * (1 - xi))
+    tt = xi * (1 - xi)
+    log_deriv = (2 * torch.log(sk) + torch.log(dk1 * xi**2 + 2 * sk * tt + dk * (1 - xi) ** 2)
+                 - 2 * torch.log(sk + curv * tt))
+    if inverse:
+        log_deriv = -log_deriv
+    y = torch.where(inside, out, x)
+    return y, torch.where(inside, log_deriv, torch.zeros_like(log_deriv))
+
+
+class SplineCoupling(nn.Module):
+    r"""Rational-quadratic spline coupling layer (neural spline flow), equation ``eq-rq-spline``.
+
+    The kept coordinates (``mask == 1``) pass unchanged and feed a network that outputs,
+    for every transformed coordinate, the ``K`` widths, ``K`` heights and ``K - 1``
+    slopes of a monotone spline (:func:`rational_quadratic_spline`). As in
+    :class:`AffineCoupling` the Jacobian is triangular and the log-determinant is the sum
+    of the transformed coordinates' :math:`\log|dy_i/dx_i|` (equation ``eq-coupling-logdet``),
+    but each coordinate now moves through a flexible monotone curve instead of a line.
+
+    Args:
+        dim: data dimension (>= 2).
+        mask: shape ``(dim,)``, entries 0 or 1, with at least one of each.
+        hidden: width of the conditioner MLP.
+        n_bins: number of spline bins ``K`` (>= 2).
+        bound: the spline acts on ``[-bound, bound]``, identity outside.
+
+    Example:
+        >>> layer = SplineCoupling(2, [1, 0], n_bins=4).double()
+        >>> x = torch.randn(5, 2, dtype=torch.float64)
+        >>> y, ld = layer(x); x_back, ld_inv = layer.inverse(y)
+        >>> bool(torch.allclose(x_back, x, atol=1e-10)), bool(torch.allclose(ld, -ld_inv))
+        (True, True)
+    """
+
+    def __init__(self, dim: int, mask: ArrayLike, hidden: int = 32, n_bins: int = 8, bound: float = 3.0):
+        super().__init__()
+        self.dim = check_int(dim, "dim", low=2)
+        self.register_buffer("mask", _check_mask(mask, self.dim).float())
+        hidden = check_int(hidden, "hidden", low=1)
+        self.n_bins = check_int(n_bins, "n_bins", low=2)
+        self.bound = check_scalar(bound, "bound", low=0.0, closed=(False, True))
+        self.net = _mlp(self.dim, hidden, self.dim * (3 * self.n_bins - 1))
+
+    def _transform(self, x: torch.Tensor, inverse: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        params = self.net(x * self.mask).reshape(x.shape[0], self.dim, 3 * self.n_bins - 1)  # (B, D, 3K-1)
+        K = self.n_bins
+        w, h, d = params[..., :K], params[..., K:2 * K], params[..., 2 * K:]
+        y, ld = rational_quadratic_spline(x, w, h, d, bound=self.bound, inverse=inverse)
+        free = 1 - self.mask
+        return x * self.mask + y * free, (ld * free).sum(dim=-1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x -> (y, log|det dy/dx|)``, shapes ``(batch, dim)`` and ``(batch,)``."""
+        return self._transform(_check_input(x, "x", self.dim), inverse=False)
+
+    def inverse(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``y -> (x, log|det dx/dy|)``."""
+        return self._transform(_check_input(y, "y", self.dim), inverse=True)
+
+
+class Permutation(nn.Module):
+    """Reorders coordinates, ``y = x[:, perm]``: volume preserving, so ``log_det = 0``.
+
+    Between coupling layers it lets every coordinate be transformed in turn.
+
+    Args:
+        perm: a permutation of ``0, ..., dim - 1``.
+
+    Example:
+        >>> Permutation([1, 0])(torch.tensor([[1.0, 2.0]]))[0]
+        tensor([[2., 1.]])
+    """
+
+    def __init__(self, perm: Sequence[int]):
+        super().__init__()
+        perm = torch.as_tensor(list(perm), dtype=torch.long)
+        if perm.ndim != 1 or sorted(perm.tolist()) != list(range(len(perm))):
+            raise ValueError(f"perm: expected a permutation of 0..{len(perm) - 1}, got {perm.tolist()}")
+        self.dim = len(perm)
+        self.register_buffer("perm", perm)
+        self.register_buffer("inv_perm", torch.argsort(perm))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = _check_input(x, "x", self.dim)
+        return x[:, self.perm], x.new_zeros(x.shape[0])
+
+    def inverse(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        y = _check_input(y, "y", self.dim)
+        return y[:, self.inv_perm], y.new_zeros(y.shape[0])
+
+
+class Flow(nn.Module):
+    r"""A stack of invertible layers on a standard normal base, equation ``eq-flow-logprob``.
+
+    ``x = f_L(... f_1(z))`` with :math:`z \sim \mathcal N(0, I)`; by the chain rule the
+    log-determinants of the layers add up:
+
+    .. math::
+        \log p_X(x) = \log p_Z(z_0)
+        + \sum_{l=1}^{L} \log\left|\det \frac{\partial z_{l-1}}{\partial z_l}\right|,
+        \quad z_L = x,\; z_{l-1} = f_l^{-1}(z_l).
+
+    Args:
+        layers: modules with ``forward(x) -> (y, log_det)`` and ``inverse(y) -> (x, log_det)``.
+        dim: data dimension.
+
+    Example:
+        >>> flow = make_flow(n_layers=2, seed=0).double()
+        >>> x = flow.sample(3)
+        >>> flow.log_prob(x).shape
+        torch.Size([3])
+    """
+
+    def __init__(self, layers: Sequence[nn.Module], dim: int):
+        super().__init__()
+        self.dim = check_int(dim, "dim", low=1)
+        if len(layers) == 0:
+            raise ValueError("layers: expected at least one layer, got none")
+        for i, layer in enumerate(layers):
+            if not (hasattr(layer, "inverse") and getattr(layer, "dim", dim) == dim):
+                raise ValueError(f"layers: layer {i} ({type(layer).__name__}) is not an invertible "
+                                 f"layer of dimension {dim}")
+        self.layers = nn.ModuleList(layers)
+
+    def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Base to data: ``z -> (x, log|det dx/dz|)``."""
+        x = _check_input(z, "z", self.dim)
+        total = x.new_zeros(x.shape[0])
+        for layer in self.layers:
+            x, ld = layer(x)
+            total = total + ld
+        return x, total
+
+    def inverse(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Data to base: ``x -> (z, log|det dz/dx|)``, the layers' inverses in reverse order."""
+        z = _check_input(x, "x", self.dim)
+        total = z.new_zeros(z.shape[0])
+        for layer in reversed(self.layers):
+            z, ld = layer.inverse(z)
+            total = total + ld
+        return z, total
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """Exact ``log p_X(x)``, shape ``(batch,)``, by equation ``eq-cov-nd`` with :meth:`inverse`."""
+        return log_prob_change_of_variables(_check_input(x, "x", self.dim), self.inverse)
+
+    def sample(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` samples ``x = f(z)``, ``z ~ N(0, I)``, shape ``(n, dim)``, without gradients."""
+        n = check_int(n, "n", low=1)
+        p = next(self.parameters())
+        z = torch.randn(n, self.dim, generator=generator, dtype=p.dtype, device=p.device)
+        with torch.no_grad():
+            return self(z)[0]
+
+    def trajectory(self, z: torch.Tensor) -> list[torch.Tensor]:
+        """The base points after 0, 1, ..., all non-permutation layers, in data coordinates.
+
+        Permutations only relabel axes, so each intermediate state is shown with the
+        remaining permutations already applied; the last entry is ``forward(z)[0]``.
+        """
+        h = _check_input(z, "z", self.dim)
+        states = []
+        with torch.no_grad():
+            for i, layer in enumerate(list(self.layers) + [None]):
+                if layer is not None and isinstance(layer, Permutation):
+                    h = layer(h)[0]
+                    continue
+                shown = h
+                for later in self.layers[i:]:
+                    if isinstance(later, Permutation):
+                        shown = later(shown)[0]
+                states.append(shown)
+                if layer is not None:
+                    h = layer(h)[0]
+        return states
+
+
+def make_flow(dim: int = 2, n_layers: int = 4, *, kind: str = "affine", hidden: int = 32,
+              n_bins: int = 8, bound: float = 3.0, seed: int = 0) -> Flow:
+    """A :class:`Flow` of ``n_layers`` coupling layers with a reversal permutation between them.
+
+    Args:
+        dim: data dimension (>= 2).
+        n_layers: number of coupling layers (>= 1).
+        kind: ``"affine"`` (:class:`AffineCoupling`) or ``"spline"`` (:class:`SplineCoupling`).
+        hidden: conditioner width.
+        n_bins, bound: spline settings (``kind="spline"`` only).
+        seed: seeds the initial weights.
+
+    Returns:
+        a float32 :class:`Flow`.
+
+    Example:
+        >>> len(make_flow(n_layers=3).layers)  # coupling, perm, coupling, perm, coupling
+        5
+    """
+    dim = check_int(dim, "dim", low=2)
+    n_layers = check_int(n_layers, "n_layers", low=1)
+    kind = check_choice(kind, "kind", ["affine", "spline"])
+    seed = check_int(seed, "seed", low=0)
+    mask = [1.0] * (dim // 2) + [0.0] * (dim - dim // 2)
+    reverse = list(range(dim))[::-1]
+    gen_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        layers: list[nn.Module] = []
+        for i in range(n_layers):
+            if kind == "affine":
+                layers.append(AffineCoupling(dim, mask, hidden=hidden))
+            else:
+                layers.append(SplineCoupling(dim, mask, hidden=hidden, n_bins=n_bins, bound=bound))
+            if i < n_layers - 1:
+                layers.append(Permutation(reverse))
+    finally:
+        torch.random.set_rng_state(gen_state)
+    return Flow(layers, dim)
+
+
+# -------------------------------------------------------------------- training
+
+
+def train_flow(flow: Flow, data: ArrayLike, *, steps: int = 300, batch_size: int = 256, lr: float = 5e-3,
+               seed: int = 0, device: str = "cpu", progress: bool = True) -> dict[str, list[float]]:
+    r"""Fit ``flow`` by exact maximum likelihood: minimise :math:`-\frac1B\sum_i \log p_X(x_i)` with Adam.
+
+    Args:
+        flow: the :class:`Flow` to train (in place).
+        data: training points, shape ``(n, dim)``.
+        steps: optimiser steps (>= 1).
+        batch_size: minibatch size (>= 1); batches are drawn with replacement.
+        lr: Adam learning rate (> 0).
+        seed: seeds the minibatch draws.
+        device: torch device.
+        progress: show a ``tqdm`` progress bar.
+
+    Returns:
+        history ``{"step": [...], "loss": [...]}``, the loss in nats per point.
+
+    Example:
+        >>> flow = make_flow(n_layers=2, seed=0)
+        >>> hist = train_flow(flow, sample_two_moons(256, rng=0), steps=3, progress=False)
+        >>> len(hist["loss"])
+        3
+    """
+    from tqdm.auto import tqdm
+
+    if not isinstance(flow, Flow):
+        raise TypeError(f"flow: expected a Flow, got {type(flow).__name__}")
+    data = check_array(data, "data", shape=(None, flow.dim))
+    steps = check_int(steps, "steps", low=1)
+    batch_size = check_int(batch_size, "batch_size", low=1)
+    lr = check_scalar(lr, "lr", low=0.0, closed=(False, True))
+    seed = check_int(seed, "seed", low=0)
+    dtype = next(flow.parameters()).dtype
+    flow.to(device)
+    x_all = torch.as_tensor(np.asarray(data) if not is_torch(data) else data, dtype=dtype, device=device)
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    opt = torch.optim.Adam(flow.parameters(), lr=lr)
+    history: dict[str, list[float]] = {"step": [], "loss": []}
+    flow.train()
+    for step in tqdm(range(steps), disable=not progress, desc="flow"):
+        idx = torch.randint(0, x_all.shape[0], (batch_size,), generator=gen)
+        loss = -flow.log_prob(x_all[idx.to(device)]).mean()
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(flow.parameters(), 10.0)
+        opt.step()
+        history["step"].append(step)
+        history["loss"].append(float(loss.detach()))
+    flow.eval()
+    return history
+
+
+def negative_log_likelihood(flow: Flow, data: ArrayLike) -> float:
+    r"""Mean negative log-likelihood :math:`-\frac1n\sum_i \log p_X(x_i)` in nats (e.g. on held-out data).
+
+    Example:
+        >>> flow = make_flow(n_layers=1).double()
+        >>> nll = negative_log_likelihood(flow, np.zeros((4, 2)))
+        >>> bool(np.isfinite(nll))
+        True
+    """
+    if not isinstance(flow, Flow):
+        raise TypeError(f"flow: expected a Flow, got {type(flow).__name__}")
+    data = check_array(data, "data", shape=(None, flow.dim))
+    p = next(flow.parameters())
+    x = torch.as_tensor(np.asarray(data) if not is_torch(data) else data, dtype=p.dtype, device=p.device)
+    with torch.no_grad():
+        return float(-flow.log_prob(x).mean())
+
+
+# ------------------------------------------------------ a 1-D flow for the widget
+
+
+def flow_1d_inverse(x: ArrayLike, shift: float, scale: float, bend: float) -> tuple[np.ndarray, np.ndarray]:
+    r"""The inverse of a one-dimensional flow and its log-derivative, equation ``eq-flow-1d``.
+
+    .. math::
+        z = g(x) = u + \beta \tanh u, \quad u = \frac{x - m}{\sigma},
+        \qquad \log\left|\frac{dz}{dx}\right| = \log\big(1 + \beta\,(1 - \tanh^2 u)\big) - \log\sigma,
+
+    strictly increasing (so invertible) for :math:`\beta > -1`.
+
+    Args:
+        x: points, any shape.
+        shift: :math:`m`.
+        scale: :math:`\sigma > 0`.
+        bend: :math:`\beta > -1`.
+
+    Returns:
+        ``(z, log_abs_dz_dx)``, NumPy arrays of the shape of ``x``.
+
+    Example:
+        >>> z, ld = flow_1d_inverse(np.array([3.0]), 1.0, 2.0, 0.0)
+        >>> float(z[0]), round(float(ld[0]), 6)
+        (1.0, -0.693147)
+    """
+    x = np.asarray(check_array(x, "x"), dtype=np.float64)
+    shift = check_scalar(shift, "shift")
+    scale = check_scalar(scale, "scale", low=0.0, closed=(False, True))
+    bend = check_scalar(bend, "bend", low=-1.0, closed=(False, True))
+    u = (x - shift) / scale
+    th = np.tanh(u)
+    return u + bend * th, np.log1p(bend * (1.0 - th**2)) - np.log(scale)
+
+
+def flow_1d_forward(z: ArrayLike, shift: float, scale: float, bend: float) -> np.ndarray:
+    """The forward map ``x = g^{-1}(z)`` of :func:`flow_1d_inverse`, by bisection (to ~1e-14).
+
+    Since :math:`|\\tanh| \\le 1`, the root ``u`` of ``u + bend * tanh(u) = z`` lies in
+    ``[z - |bend|, z + |bend|]``; 60 halvings pin it to round-off.
+
+    Example:
+        >>> x = flow_1d_forward(np.array([0.3, -2.0]), 0.5, 1.5, 2.0)
+        >>> np.allclose(flow_1d_inverse(x, 0.5, 1.5, 2.0)[0], [0.3, -2.0], atol=1e-12)
+        True
+    """
+    z = np.asarray(check_array(z, "z"), dtype=np.float64)
+    shift = check_scalar(shift, "shift")
+    scale = check_scalar(scale, "scale", low=0.0, closed=(False, True))
+    bend = check_scalar(bend, "bend", low=-1.0, closed=(False, True))
+    lo, hi = z - abs(bend) - 1e-12, z + abs(bend) + 1e-12
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        above = mid + bend * np.tanh(mid) > z
+        hi, lo = np.where(above, mid, hi), np.where(above, lo, mid)
+    return shift + scale * 0.5 * (lo + hi)
+
+
+#: Slider ranges ``name: (min, max, step, default)`` for :func:`flow_1d_view` (7 x 4 x 6 = 168 points).
+FLOW_1D_SLIDERS = {
+    "shift": (-1.5, 1.5, 0.5, 0.0),
+    "scale": (0.5, 2.0, 0.5, 1.0),
+    "bend": (-0.75, 3.0, 0.75, 1.5),
+}
+
+
+def flow_1d_view(shift: float, scale: float, bend: float):
+    r"""The density of the 1-D flow of :func:`flow_1d_inverse`, with and without its Jacobian term.
+
+    Returns:
+        ``(numbers, fig)``. ``numbers`` holds the grid integrals of
+        :math:`p_Z(g(x))\,|g'(x)|` (``"mass with Jacobian"``, 1 up to grid error, by
+        equation ``eq-cov-1d``) and of :math:`p_Z(g(x))` alone (``"mass without Jacobian"``),
+        and the log-Jacobian at the centre ``x = shift``. ``fig`` shows the map
+        :math:`g` and :math:`|g'|` on the left, the two curves on the right.
+
+    Example:
+        >>> numbers, fig = flow_1d_view(0.0, 2.0, 0.0)
+        >>> round(numbers["mass with Jacobian"], 6), round(numbers["mass without Jacobian"], 4)
+        (1.0, 2.0)
+    """
+    shift = check_scalar(shift, "shift")
+    scale = check_scalar(scale, "scale", low=0.0, closed=(False, True))
+    bend = check_scalar(bend, "bend", low=-1.0, closed=(False, True))
+    x = np.linspace(shift - 10 * scale, shift + 10 * scale, 4001)
+    z, log_jac = flow_1d_inverse(x, shift, scale, bend)
+    base = np.exp(normal_log_prob(z, 0.0, 1.0))
+    density = np.exp(log_prob_change_of_variables_1d(
+        x, lambda x: flow_1d_inverse(x, shift, scale, bend)[0],
+        lambda x: flow_1d_inverse(x, shift, scale, bend)[1],
+        lambda z: normal_log_prob(z, 0.0, 1.0)))
+    numbers = {
+        "mass with Jacobian": float(np.trapezoid(density, x)),
+        "mass without Jacobian": float(np.trapezoid(base, x)),
+        "log|g'| at x = shift": float(flow_1d_inverse(np.array([shift]), shift, scale, bend)[1][0]),
+    }
+    view = np.abs(x) <= 5.0
+    fig, (ax_map, ax_p) = new_figure(2, width=7.0, height=2.6)
+    ax_map.plot(x[view], z[view], label="$z = g(x)$")
+    ax_map.plot(x[view], np.exp(log_jac[view]), ls=":", label="$|g'(x)|$")
+    ax_map.set(xlim=(-5, 5), ylim=(-6, 6), xlabel="$x$")
+    ax_map.legend(fontsize=8, loc="upper left")
+    ax_p.plot(x[view], density[view], label=r"$p_Z(g(x))\,|g'(x)|$")
+    ax_p.plot(x[view], base[view], ls="--", label=r"$p_Z(g(x))$ only")
+    ax_p.set(xlim=(-5, 5), ylim=(0, max(1.0, float(density[view].max()) * 1.05)), xlabel="$x$")
+    ax_p.legend(fontsize=8, loc="upper left")
+    ax_p.set_title(f"mass {numbers['mass with Jacobian']:.3f} vs {numbers['mass without Jacobian']:.3f}",
+                   fontsize=9)
+    return numbers, fig
+
+
+def flow_layers_view(states: Sequence[ArrayLike], layer: int):
+    """Scatter of base samples after ``layer`` coupling layers (``states`` from :meth:`Flow.trajectory`).
+
+    Points are coloured by the angle of their base point, so one can follow a region
+    of the Gaussian as it is warped.
+
+    Returns:
+        ``(numbers, fig)`` with the mean and standard deviation of the shown points.
+    """
+    if len(states) == 0:
+        raise ValueError("states: expected at least one state, got none")
+    layer = check_int(layer, "layer", low=0, high=len(states) - 1)
+    pts = [np.asarray(s.detach().cpu() if is_torch(s) else s, dtype=np.float64)
+           for s in (states[0], states[layer])]
+    base, cur = (check_array(p, "states", shape=(None, 2)) for p in pts)
+    angle = np.arctan2(base[:, 1], base[:, 0])
+    fig, ax = new_figure(width=3.4, height=3.2)
+    ax.scatter(cur[:, 0], cur[:, 1], c=angle, cmap="hsv", s=3, alpha=0.7, linewidths=0)
+    ax.set(xlim=(-4, 4), ylim=(-4, 4), aspect="equal")
+    ax.set_title(f"after {layer} of {len(states) - 1} layers", fontsize=9)
+    mean, std = cur.mean(axis=0), cur.std(axis=0)
+    numbers = {"mean x1": float(mean[0]), "mean x2": float(mean[1]),
+               "std x1": float(std[0]), "std x2": float(std[1])}
+    return numbers, fig
+
+
+def widget_specs(flow: Flow | None = None, *, n_points: int = 1500, train_steps: int = 150,
+                 seed: int = 0) -> list[WidgetSpec]:
+    """The chapter's widgets: the 1-D flow (:func:`flow_1d_view`) and the layer-by-layer warp.
+
+    Args:
+        flow: a trained 2-D :class:`Flow` for the warp widget; if ``None``, a small affine
+            flow is trained on two moons for ``train_steps`` steps (a second or two).
+        n_points: base samples pushed through the flow (computed once, here).
+        train_steps: steps for the default flow.
+        seed: seeds the default flow and the base samples.
+    """
+    n_points = check_int(n_points, "n_points", low=1)
+    seed = check_int(seed, "seed", low=0)
+    if flow is None:
+        flow = make_flow(n_layers=4, hidden=32, seed=seed)
+        train_flow(flow, sample_two_moons(2000, rng=seed), steps=check_int(train_steps, "train_steps", low=1),
+                   seed=seed, progress=False)
+    if not isinstance(flow, Flow) or flow.dim != 2:
+        raise ValueError("flow: expected a 2-D Flow")
+    p = next(flow.parameters())
+    z = torch.randn(n_points, 2, generator=torch.Generator().manual_seed(seed)).to(p.dtype)
+    states = [s.cpu().numpy() for s in flow.trajectory(z.to(p.device))]
+    n = len(states) - 1
+
+    def layers_view(layer: int):
+        return flow_layers_view(states, layer)
+
+    return [
+        WidgetSpec("flow-1d-density", flow_1d_view, FLOW_1D_SLIDERS),
+        WidgetSpec("flow-layers", layers_view, {"layer": (0, n, 1, n)}),
+    ]

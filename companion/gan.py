@@ -1,0 +1,660 @@
+"""Generative adversarial networks (chapter ``ch-gan``): the game, its optimum, and training.
+
+Conventions: a discriminator outputs a *logit* ``l``, and ``D = sigmoid(l)`` is its
+probability that the input is real. Every loss is written with ``softplus`` on logits,
+using ``log sigmoid(l) = -softplus(-l)`` and ``log(1 - sigmoid(l)) = -softplus(l)``, so
+logits of +-100 give finite losses and exact gradients. Densities on a 1-D grid are
+arrays of values with a spacing ``dx``; integrals are Riemann sums ``sum(f) * dx``.
+
+The data of the chapter is a ring of Gaussians (Metz et al., 2017; Srivastava et al.,
+2017), with modes far apart compared with their width, so mode collapse is easy to
+see and to count (:func:`mode_coverage`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .plotting import new_figure
+from .validation import (
+    ArrayLike,
+    check_array,
+    check_choice,
+    check_in_range,
+    check_int,
+    check_positive,
+    check_same_shape,
+    check_scalar,
+    is_torch,
+)
+from .widgets import WidgetSpec
+
+__all__ = [
+    "ring_centers",
+    "ring_of_gaussians",
+    "discriminator_loss",
+    "generator_loss",
+    "generator_loss_grad",
+    "optimal_discriminator",
+    "gan_value",
+    "js_divergence",
+    "wasserstein_critic_loss",
+    "gradient_penalty",
+    "mode_coverage",
+    "Generator",
+    "Discriminator",
+    "train_gan",
+    "GANRun",
+    # "LOSS_SLIDERS",
+    # "generator_loss_view",
+    # "DYNAMICS_SETTINGS",
+    # "training_dynamics_view",
+    # "widget_specs",
+]
+
+GENERATOR_LOSSES = ("non_saturating", "saturating")
+
+
+# --------------------------------------------------------------------------- data
+
+
+def ring_centers(n_modes: int = 8, radius: float = 2.0) -> np.ndarray:
+    r"""The ``n_modes`` centres :math:`\mu_k = r(\cos 2\pi k/K, \sin 2\pi k/K)` of the ring.
+
+    Returns:
+        ``centers``, shape ``(n_modes, 2)``, float64.
+
+    Example:
+        >>> ring_centers(4, 1.0).round(6) + 0.0
+        array([[ 1.,  0.],
+               [ 0.,  1.],
+               [-1.,  0.],
+               [-0., -1.]])
+    """
+    n_modes = check_int(n_modes, "n_modes", low=1)
+    radius = check_scalar(radius, "radius", low=0.0, closed=(False, True))
+    angles = 2.0 * np.pi * np.arange(n_modes) / n_modes
+    return radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+
+
+def ring_of_gaussians(
+    n: int,
+    n_modes: int = 8,
+    radius: float = 2.0,
+    std: float = 0.05,
+    rng: np.random.Generator | int | None = None,
+) -> np.ndarray:
+    r"""Samples from an equal-weight mixture of ``n_modes`` isotropic Gaussians on a circle.
+
+    .. math:: p(x) = \frac1K \sum_{k=1}^K \mathcal N(x;\, \mu_k,\, \sigma^2 I),
+
+    with centres :math:`\mu_k` from :func:`ring_centers`.
+
+    Args:
+        n: number of samples (>= 1).
+        n_modes: number of modes ``K``.
+        radius: radius of the circle of centres.
+        std: standard deviation :math:`\sigma` of each mode.
+        rng: a NumPy ``Generator`` or a seed.
+
+    Returns:
+        ``x``, shape ``(n, 2)``, float64.
+
+    Example:
+        >>> x = ring_of_gaussians(1000, rng=0)
+        >>> x.shape, bool(abs(np.linalg.norm(x, axis=1).mean() - 2.0) < 0.01)
+        ((1000, 2), True)
+    """
+    n = check_int(n, "n", low=1)
+    centers = ring_centers(n_modes, radius)
+    std = check_scalar(std, "std", low=0.0, closed=(False, True))
+    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    k = rng.integers(0, len(centers), size=n)
+    return centers[k] + std * rng.standard_normal((n, 2))
+
+
+# --------------------------------------------------------------------------- losses
+
+
+def _softplus(x: ArrayLike) -> ArrayLike:
+    return F.softplus(x) if is_torch(x) else np.logaddexp(0.0, x)
+
+
+def _sigmoid(x: ArrayLike) -> ArrayLike:
+    if is_torch(x):
+        return torch.sigmoid(x)
+    return np.exp(-np.logaddexp(0.0, -x))
+
+
+def _logits(x: ArrayLike, name: str) -> ArrayLike:
+    x = check_array(x, name, ndim=(0, 1))
+    return x if is_torch(x) or isinstance(x, np.ndarray) else np.asarray(x, dtype=np.float64)
+
+
+def discriminator_loss(real_logits: ArrayLike, fake_logits: ArrayLike) -> ArrayLike:
+    r"""The discriminator's loss, the negated value function, equation ``eq-gan-value``.
+
+    .. math::
+        \mathcal L_D = -\frac1n\sum_i \log D(x_i) - \frac1m\sum_j \log\big(1 - D(G(z_j))\big)
+        = \frac1n\sum_i \operatorname{softplus}(-l_i) + \frac1m\sum_j \operatorname{softplus}(l'_j),
+
+    where :math:`l = \operatorname{logit} D`. Minimising it is gradient *ascent* on the
+    value (Goodfellow et al., 2014).
+
+    Args:
+        real_logits: logits on data, shape ``(n,)``.
+        fake_logits: logits on generated samples, shape ``(m,)``.
+
+    Returns:
+        A scalar (a 0-d tensor for tensors, a float64 array for arrays).
+
+    Example:
+        >>> round(float(discriminator_loss(np.zeros(3), np.zeros(2))), 6)  # D = 1/2: 2 log 2
+        1.386294
+    """
+    real_logits = _logits(real_logits, "real_logits")
+    fake_logits = _logits(fake_logits, "fake_logits")
+    return _softplus(-real_logits).mean() + _softplus(fake_logits).mean()
+
+
+def generator_loss(fake_logits: ArrayLike, kind: str = "non_saturating") -> ArrayLike:
+    r"""The generator's loss, equations ``eq-gen-saturating`` and ``eq-gen-non-saturating``.
+
+    .. math::
+        \mathcal L_G^{\text{sat}} = \frac1m\sum_j \log\big(1 - D(G(z_j))\big) = -\frac1m\sum_j \operatorname{softplus}(l_j),
+        \qquad
+        \mathcal L_G^{\text{ns}} = -\frac1m\sum_j \log D(G(z_j)) = \frac1m\sum_j \operatorname{softplus}(-l_j).
+
+    The saturating loss is the minimax game itself; the non-saturating one has the same
+    fixed point but a large gradient where the discriminator rejects fakes.
+
+    Args:
+        fake_logits: discriminator logits on generated samples, shape ``(m,)``.
+        kind: ``"non_saturating"`` or ``"saturating"``.
+
+    Example:
+        >>> round(float(generator_loss(np.array([0.0]), "saturating")), 6)   # log(1/2)
+        -0.693147
+        >>> round(float(generator_loss(np.array([0.0]))), 6)                 # -log(1/2)
+        0.693147
+    """
+    fake_logits = _logits(fake_logits, "fake_logits")
+    kind = check_choice(kind, "kind", GENERATOR_LOSSES)
+    if kind == "saturating":
+        return -_softplus(fake_logits).mean()
+    return _softplus(-fake_logits).mean()
+
+
+def generator_loss_grad(fake_logits: ArrayLike, kind: str = "non_saturating") -> ArrayLike:
+    r"""Derivative of one sample's generator loss with respect to its logit, equation ``eq-gen-grads``.
+
+    .. math::
+        \frac{\partial}{\partial l}\big(-\operatorname{softplus}(l)\big) = -\sigma(l) = -D,
+        \qquad
+        \frac{\partial}{\partial l}\operatorname{softplus}(-l) = -\sigma(-l) = -(1 - D).
+
+    Where the discriminator confidently rejects a fake (:math:`l \to -\infty`,
+    :math:`D \to 0`) the saturating gradient vanishes and the non-saturating one tends
+    to :math:`-1`.
+
+    Args:
+        fake_logits: logits, any shape (elementwise).
+        kind: ``"non_saturating"`` or ``"saturating"``.
+
+    Example:
+        >>> generator_loss_grad(np.array([-100.0, 0.0]), "saturating").round(6) + 0.0
+        array([-0. , -0.5])
+        >>> generator_loss_grad(np.array([-100.0, 0.0])).round(6) + 0.0
+        array([-1. , -0.5])
+    """
+    fake_logits = check_array(fake_logits, "fake_logits")
+    kind = check_choice(kind, "kind", GENERATOR_LOSSES)
+    if kind == "saturating":
+        return -_sigmoid(fake_logits)
+    return -_sigmoid(-fake_logits)
+
+
+# --------------------------------------------------------------------------- densities on a grid
+
+
+def _density(p: ArrayLike, name: str, dx: float | None, tol: float) -> np.ndarray:
+    p = check_array(p, name, ndim=1)
+    p = p.detach().cpu().double().numpy() if is_torch(p) else np.asarray(p, dtype=np.float64)
+    check_positive(p, name, strict=False)
+    if dx is not None:
+        mass = float(p.sum() * dx)
+        if abs(mass - 1.0) > tol:
+            raise ValueError(f"{name}: expected a density that integrates to 1 within {tol}, got {mass:.6g}")
+    return p
+
+
+def _dx(dx: float) -> float:
+    return check_scalar(dx, "dx", low=0.0, closed=(False, True))
+
+
+def optimal_discriminator(
+    p_data: ArrayLike, p_model: ArrayLike, dx: float | None = None, tol: float = 1e-3
+) -> np.ndarray:
+    r"""The optimal discriminator of a fixed generator, equation ``eq-d-star``.
+
+    .. math:: D^*(x) = \frac{p_{\text{data}}(x)}{p_{\text{data}}(x) + p_g(x)} .
+
+    Where both densities are zero, :math:`D^*` is arbitrary (no point of either
+    distribution lands there); this function returns 1/2.
+
+    Args:
+        p_data, p_model: density values at the same points, shape ``(n,)``, >= 0.
+        dx: grid spacing; when given, each density must integrate to 1 within ``tol``.
+        tol: tolerance on the total mass.
+
+    Returns:
+        ``D*``, shape ``(n,)``, float64, values in [0, 1].
+
+    Example:
+        >>> optimal_discriminator(np.array([1.0, 0.0, 3.0]), np.array([1.0, 2.0, 1.0]))
+        array([0.5 , 0.  , 0.75])
+    """
+    dx = None if dx is None else _dx(dx)
+    tol = check_scalar(tol, "tol", low=0.0, closed=(False, True))
+    p_data = _density(p_data, "p_data", dx, tol)
+    p_model = _density(p_model, "p_model", dx, tol)
+    check_same_shape(p_data=p_data, p_model=p_model)
+    total = p_data + p_model
+    return np.divide(p_data, total, out=np.full_like(total, 0.5), where=total > 0)
+
+
+def gan_value(
+    p_data: ArrayLike, p_model: ArrayLike, discriminator: ArrayLike, dx: float, tol: float = 1e-3
+) -> float:
+    r"""The value function of a discriminator by quadrature, equation ``eq-gan-value``.
+
+    .. math::
+        V(G, D) = \int p_{\text{data}}(x) \log D(x)\,dx + \int p_g(x) \log\big(1 - D(x)\big)\,dx,
+
+    with the convention :math:`0 \log 0 = 0` (a discriminator may be 0 or 1 where one
+    density vanishes).
+
+    Args:
+        p_data, p_model: densities on a grid of spacing ``dx``, shape ``(n,)``.
+        discriminator: :math:`D(x)` on the same grid, values in [0, 1], shape ``(n,)``.
+        dx: grid spacing (> 0).
+        tol: tolerance on each density's total mass.
+
+    Example:
+        >>> x = np.linspace(-10, 10, 20001); dx = x[1] - x[0]
+        >>> p = np.exp(-x**2 / 2) / np.sqrt(2 * np.pi)
+        >>> round(gan_value(p, p, np.full_like(x, 0.5), dx), 6)   # -log 4
+        -1.386294
+    """
+    from scipy.special import xlogy
+
+    dx = _dx(dx)
+    tol = check_scalar(tol, "tol", low=0.0, closed=(False, True))
+    p_data = _density(p_data, "p_data", dx, tol)
+    p_model = _density(p_model, "p_model", dx, tol)
+    d = check_in_range(check_array(discriminator, "discriminator", ndim=1), "discriminator", 0.0, 1.0)
+    d = d.detach().cpu().double().numpy() if is_torch(d) else np.asarray(d, dtype=np.float64)
+    check_same_shape(p_data=p_data, p_model=p_model, discriminator=d)
+    return float((xlogy(p_data, d) + xlogy(p_model, 1.0 - d)).sum() * dx)
+
+
+def js_divergence(p: ArrayLike, q: ArrayLike, dx: float, tol: float = 1e-3) -> float:
+    r"""Jensen-Shannon divergence of two densities on a grid, equation ``eq-js``.
+
+    .. math::
+        \operatorname{JS}(p\,\|\,q) = \tfrac12 \KL(p\,\|\,m) + \tfrac12 \KL(q\,\|\,m),
+        \qquad m = \tfrac12 (p + q),
+
+    in nats, so :math:`0 \le \operatorname{JS} \le \log 2`.
+
+    Args:
+        p, q: densities on a grid of spacing ``dx``, shape ``(n,)``, >= 0, each
+            integrating to 1 within ``tol``.
+        dx: grid spacing (> 0).
+        tol: tolerance on each density's total mass.
+
+    Example:
+        >>> x = np.linspace(0, 4, 4001); dx = x[1] - x[0]
+        >>> p = np.where(x < 1, 1.0, 0.0); q = np.where(x >= 3, 1.0, 0.0)
+        >>> round(js_divergence(p, q, dx, tol=2e-3), 4)   # disjoint supports: log 2
+        0.6931
+    """
+    from scipy.special import xlogy
+
+    dx = _dx(dx)
+    tol = check_scalar(tol, "tol", low=0.0, closed=(False, True))
+    p = _density(p, "p", dx, tol)
+    q = _density(q, "q", dx, tol)
+    check_same_shape(p=p, q=q)
+    m = 0.5 * (p + q)
+    safe_m = np.where(m > 0, m, 1.0)
+    kl_pm = (xlogy(p, p) - xlogy(p, safe_m)).sum() * dx
+    kl_qm = (xlogy(q, q) - xlogy(q, safe_m)).sum() * dx
+    return float(0.5 * kl_pm + 0.5 * kl_qm)
+
+
+# --------------------------------------------------------------------------- Wasserstein GAN
+
+
+def wasserstein_critic_loss(real_scores: ArrayLike, fake_scores: ArrayLike) -> ArrayLike:
+    r"""The WGAN critic's loss, the negated Kantorovich-Rubinstein objective, equation ``eq-wgan``.
+
+    .. math::
+        \mathcal L_f = \frac1m\sum_j f(G(z_j)) - \frac1n\sum_i f(x_i),
+        \qquad
+        W_1(p, q) = \sup_{\|f\|_L \le 1} \E_p[f] - \E_q[f] .
+
+    Args:
+        real_scores: critic outputs on data, shape ``(n,)``.
+        fake_scores: critic outputs on generated samples, shape ``(m,)``.
+
+    Example:
+        >>> float(wasserstein_critic_loss(np.array([2.0, 4.0]), np.array([1.0])))
+        -2.0
+    """
+    real_scores = _logits(real_scores, "real_scores")
+    fake_scores = _logits(fake_scores, "fake_scores")
+    return fake_scores.mean() - real_scores.mean()
+
+
+def gradient_penalty(
+    critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, weight: float = 10.0,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    r"""The gradient penalty of WGAN-GP (Gulrajani et al., 2017), equation ``eq-wgan-gp``.
+
+    .. math::
+        \lambda\, \E_{\hat x}\big[(\|\nabla_{\hat x} f(\hat x)\|_2 - 1)^2\big],
+        \qquad \hat x = \epsilon x + (1 - \epsilon)\, G(z),\ \epsilon \sim U[0, 1],
+
+    a soft version of the 1-Lipschitz constraint, on points between data and fakes.
+
+    Args:
+        critic: maps ``(batch, dim)`` to scores ``(batch,)``.
+        real, fake: samples, shape ``(batch, dim)`` each.
+        weight: :math:`\lambda` (>= 0).
+        generator: torch random generator for :math:`\epsilon`.
+
+    Example (a linear critic has gradient norm ``|w|`` everywhere):
+        >>> lin = nn.Linear(2, 1, bias=False)
+        >>> _ = lin.weight.data.copy_(torch.tensor([[3.0, 4.0]]))
+        >>> critic = lambda x: lin(x).squeeze(-1)
+        >>> float(gradient_penalty(critic, torch.zeros(5, 2), torch.ones(5, 2), weight=1.0))
+        16.0
+    """
+    if not callable(critic):
+        raise TypeError(f"critic: expected a callable module, got {type(critic).__name__}")
+    real = check_array(real, "real", ndim=2)
+    fake = check_array(fake, "fake", ndim=2)
+    if not (is_torch(real) and is_torch(fake)):
+        raise TypeError("real and fake: expected torch tensors")
+    check_same_shape(real=real, fake=fake)
+    weight = check_scalar(weight, "weight", low=0.0)
+    eps = torch.rand(real.shape[0], 1, generator=generator, dtype=real.dtype, device=real.device)
+    x_hat = (eps * real + (1.0 - eps) * fake).detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    return weight * ((grad.norm(dim=1) - 1.0) ** 2).mean()
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def mode_coverage(
+    samples: ArrayLike, centers: ArrayLike, std: float, n_std: float = 3.0, min_count: int = 20,
+) -> dict:
+    r"""Modes covered and the fraction of high-quality samples (Srivastava et al., 2017).
+
+    A sample is *high quality* if it lies within ``n_std`` standard deviations of its
+    nearest centre, :math:`\min_k \|x - \mu_k\| \le 3\sigma`; a mode is *covered* if at
+    least ``min_count`` high-quality samples are nearest to it.
+
+    Args:
+        samples: generated points, shape ``(n, dim)``.
+        centers: mode centres, shape ``(K, dim)``.
+        std: standard deviation of each mode (> 0).
+        n_std: radius of the high-quality ball, in standard deviations.
+        min_count: high-quality samples needed to count a mode as covered.
+
+    Returns:
+        ``{"modes_covered": int, "high_quality": float, "counts": ndarray (K,)}``.
+
+    Example:
+        >>> c = ring_centers(8)
+        >>> out = mode_coverage(np.repeat(c[:3], 20, axis=0), c, std=0.05)
+        >>> out["modes_covered"], out["high_quality"]
+        (3, 1.0)
+    """
+    samples = check_array(samples, "samples", ndim=2)
+    centers = check_array(centers, "centers", ndim=2)
+    if is_torch(samples):
+        samples = samples.detach().cpu().double().numpy()
+    if is_torch(centers):
+        centers = centers.detach().cpu().double().numpy()
+    if samples.shape[1] != centers.shape[1]:
+        raise ValueError(
+            f"samples: expected {centers.shape[1]} columns like centers, got shape {samples.shape}"
+        )
+    std = check_scalar(std, "std", low=0.0, closed=(False, True))
+    n_std = check_scalar(n_std, "n_std", low=0.0, closed=(False, True))
+    min_count = check_int(min_count, "min_count", low=1)
+    dist = np.linalg.norm(samples[:, None, :] - centers[None, :, :], axis=2)  # (n, K)
+    nearest = dist.argmin(axis=1)
+    good = dist[np.arange(len(samples)), nearest] <= n_std * std
+    counts = np.bincount(nearest[good], minlength=len(centers))
+    return {
+        "modes_covered": int((counts >= min_count).sum()),
+        "high_quality": float(good.mean()),
+        "counts": counts,
+    }
+
+
+# --------------------------------------------------------------------------- models and training
+
+
+def _mlp(d_in: int, hidden: int, d_out: int, n_hidden: int = 2) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    width = d_in
+    for _ in range(n_hidden):
+        layers += [nn.Linear(width, hidden), nn.LeakyReLU(0.2)]
+        width = hidden
+    layers.append(nn.Linear(width, d_out))
+    return nn.Sequential(*layers)
+
+
+class Generator(nn.Module):
+    """A small MLP generator :math:`G_\\theta: z \\mapsto x`, with :math:`z \\sim \\mathcal N(0, I)`.
+
+    Args:
+        latent_dim: size of ``z``.
+        hidden: width of the two hidden layers.
+        data_dim: size of ``x``.
+
+    Example:
+        >>> g = Generator(latent_dim=4, hidden=8, data_dim=2)
+        >>> g.sample(5).shape
+        torch.Size([5, 2])
+    """
+
+    def __init__(self, latent_dim: int = 2, hidden: int = 64, data_dim: int = 2):
+        super().__init__()
+        self.latent_dim = check_int(latent_dim, "latent_dim", low=1)
+        self.net = _mlp(self.latent_dim, check_int(hidden, "hidden", low=1), check_int(data_dim, "data_dim", low=1))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """``z: (batch, latent_dim) -> x: (batch, data_dim)``."""
+        check_array(z, "z", shape=(None, self.latent_dim))
+        return self.net(z)
+
+    def sample(self, n: int, generator: torch.Tensor | None = None) -> torch.Tensor:
+        """``n`` samples ``G(z)``, ``z ~ N(0, I)``, shape ``(n, data_dim)``."""
+        n = check_int(n, "n", low=1)
+        p = next(self.parameters())
+        z = torch.randn(n, self.latent_dim, generator=generator, dtype=p.dtype, device=p.device)
+        return self(z)
+
+
+class Discriminator(nn.Module):
+    """A small MLP discriminator returning *logits* (or WGAN critic scores), shape ``(batch,)``.
+
+    Example:
+        >>> Discriminator(data_dim=1, hidden=8)(torch.zeros(3, 1)).shape
+        torch.Size([3])
+    """
+
+    def __init__(self, data_dim: int = 2, hidden: int = 64):
+        super().__init__()
+        self.data_dim = check_int(data_dim, "data_dim", low=1)
+        self.net = _mlp(self.data_dim, check_int(hidden, "hidden", low=1), 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x: (batch, data_dim) -> logits: (batch,)``."""
+        check_array(x, "x", shape=(None, self.data_dim))
+        return self.net(x).squeeze(-1)
+
+
+@dataclass
+class GANRun:
+    """The result of :func:`train_gan`: the trained networks and the history of metrics.
+
+    ``history`` has lists ``step``, ``modes_covered``, ``high_quality``, ``d_loss``,
+    ``g_loss`` (one entry per evaluation) and ``samples`` (an ``(n_eval, 2)`` array per
+    evaluation, for plots).
+    """
+
+    generator: Generator
+    discriminator: Discriminator
+    history: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
+
+
+def train_gan(
+    data: ArrayLike,
+    *,
+    steps: int = 1500,
+    loss: str = "non_saturating",
+    d_steps: int = 1,
+    g_steps: int = 1,
+    lr_d: float = 1e-3,
+    lr_g: float = 1e-3,
+    batch_size: int = 256,
+    latent_dim: int = 2,
+    hidden: int = 64,
+    centers: ArrayLike | None = None,
+    std: float = 0.05,
+    eval_every: int = 100,
+    n_eval: int = 1000,
+    seed: int = 0,
+    device: str = "cpu",
+    progress: bool = True,
+) -> GANRun:
+    r"""Train a small GAN by alternating gradient steps, equations ``eq-gan-value`` and ``eq-gen-non-saturating``.
+
+    Each of ``steps`` iterations takes ``d_steps`` Adam steps on :func:`discriminator_loss`
+    and ``g_steps`` Adam steps on :func:`generator_loss` of kind ``loss`` (or, with
+    ``loss="wgan_gp"``, on the WGAN-GP objective {eq}`eq-wgan-gp`). Minibatches are drawn
+    from ``data`` with replacement. Every ``eval_every`` iterations it records
+    :func:`mode_coverage` of ``n_eval`` fresh samples.
+
+    Args:
+        data: training points, shape ``(n, dim)``.
+        steps: iterations (>= 1).
+        loss: ``"non_saturating"``, ``"saturating"`` or ``"wgan_gp"``.
+        d_steps, g_steps: discriminator and generator updates per iteration.
+        lr_d, lr_g: Adam learning rates (betas 0.5, 0.999).
+        batch_size: minibatch size.
+        latent_dim, hidden: sizes of :class:`Generator` and :class:`Discriminator`.
+        centers: mode centres for :func:`mode_coverage`, shape ``(K, dim)``
+            (default: :func:`ring_centers` ``(8, 2.0)``).
+        std: the modes' standard deviation for :func:`mode_coverage`.
+        eval_every, n_eval: evaluation period and sample size.
+        seed: seeds the initialisation, the minibatches and the noise.
+        device: torch device.
+        progress: show a ``tqdm`` progress bar.
+
+    Returns:
+        A :class:`GANRun` (networks in float32, in eval mode).
+
+    Example:
+        >>> run = train_gan(ring_of_gaussians(256, rng=0), steps=4, eval_every=2, n_eval=50,
+        ...                 hidden=8, progress=False)
+        >>> run.history["step"], len(run.history["samples"])
+        ([0, 2, 4], 3)
+    """
+    from tqdm.auto import tqdm
+
+    data = check_array(data, "data", ndim=2)
+    steps = check_int(steps, "steps", low=1)
+    loss = check_choice(loss, "loss", (*GENERATOR_LOSSES, "wgan_gp"))
+    d_steps = check_int(d_steps, "d_steps", low=1)
+    g_steps = check_int(g_steps, "g_steps", low=1)
+    lr_d = check_scalar(lr_d, "lr_d", low=0.0, closed=(False, True))
+    lr_g = check_scalar(lr_g, "lr_g", low=0.0, closed=(False, True))
+    batch_size = check_int(batch_size, "batch_size", low=1)
+    eval_every = check_int(eval_every, "eval_every", low=1)
+    n_eval = check_int(n_eval, "n_eval", low=1)
+    seed = check_int(seed, "seed", low=0)
+    centers = ring_centers() if centers is None else check_array(centers, "centers", ndim=2)
+    std = check_scalar(std, "std", low=0.0, closed=(False, True))
+    settings = dict(steps=steps, loss=loss, d_steps=d_steps, g_steps=g_steps, lr_d=lr_d, lr_g=lr_g,
+                    batch_size=batch_size, seed=seed)
+
+    x_all = torch.as_tensor(np.asarray(data) if not is_torch(data) else data, dtype=torch.float32).to(device)
+    dim = x_all.shape[1]
+    torch.manual_seed(seed)
+    gen = torch.Generator(device=device).manual_seed(seed)
+    G = Generator(latent_dim, hidden, dim).to(device)
+    D = Discriminator(dim, hidden).to(device)
+    opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=(0.5, 0.999))
+    eval_z = torch.randn(n_eval, latent_dim, generator=gen, device=device)
+    history: dict = {k: [] for k in ("step", "modes_covered", "high_quality", "d_loss", "g_loss", "samples")}
+
+    def evaluate(step: int, d_loss: float, g_loss: float) -> None:
+        with torch.no_grad():
+            s = G(eval_z).double().cpu().numpy()
+        cov = mode_coverage(s, centers, std)
+        history["step"].append(step)
+        history["modes_covered"].append(cov["modes_covered"])
+        history["high_quality"].append(cov["high_quality"])
+        history["d_loss"].append(d_loss)
+        history["g_loss"].append(g_loss)
+        history["samples"].append(s)
+
+    def batch() -> torch.Tensor:
+        return x_all[torch.randint(0, len(x_all), (batch_size,), generator=gen, device=device)]
+
+    def noise() -> torch.Tensor:
+        return torch.randn(batch_size, latent_dim, generator=gen, device=device)
+
+    evaluate(0, float("nan"), float("nan"))
+    d_loss_v = g_loss_v = float("nan")
+    for step in tqdm(range(1, steps + 1), disable=not progress, desc=f"GAN ({loss})"):
+        for _ in range(d_steps):
+            real = batch()
+            with torch.no_grad():
+                fake = G(noise())
+            if loss == "wgan_gp":
+                d_loss = wasserstein_critic_loss(D(real), D(fake)) + gradient_penalty(D, real, fake, generator=gen)
+            else:
+                d_loss = discriminator_loss(D(real), D(fake))
+            opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            opt_d.step()
+        for _ in range(g_steps):
+            scores = D(G(noise()))
+            g_loss = -scores.mean() if loss == "wgan_gp" else generator_loss(scores, loss)
+            opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
+            opt_g.step()
+        d_loss_v, g_loss_v = float(d_loss), float(g_loss)
+        if step % eval_every == 0 or step == steps:
+            evaluate(step, d_loss_v, g_loss_v)
+    G.eval()
+    D.eval()
+    return GANRun(G, D, history, settings)

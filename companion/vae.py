@@ -1,0 +1,873 @@
+r"""Variational autoencoders and the ELBO (chapter ``ch-vae``).
+
+Notation follows Kingma and Welling (2014): a prior :math:`p(z) = \mathcal N(0, I)`, a
+decoder :math:`p_\theta(x \mid z)`, an encoder :math:`q_\phi(z \mid x) =
+\mathcal N(\mu, \operatorname{diag} e^{\log\sigma^2})`. Encoders hand out ``mu`` and
+``log_var`` of shape ``(batch, latent_dim)``; latent samples carry a leading sample axis,
+``z: (n_samples, batch, latent_dim)``; a log-likelihood callable
+``log_likelihood(x, z)`` returns ``log p(x | z)`` of shape ``(n_samples, batch)``.
+
+The pieces:
+
+- the pure mathematics: :func:`kl_normal_std`, :func:`diag_normal_log_prob`,
+  :func:`bernoulli_log_prob`, :func:`reparameterize`, :func:`elbo`, :func:`iwae_bound`,
+  and the two gradient estimators :func:`reparam_gradient`, :func:`score_function_gradient`;
+- :class:`LinearGaussianModel`, where ``log p(x)`` and the posterior are exact;
+- :class:`VAE` and :func:`train_vae`;
+- the closed-form linear beta-VAE :func:`linear_vae_optimum` behind the chapter's widget
+  (:func:`beta_vae_view`, :data:`BETA_SLIDERS`, :func:`widget_specs`);
+- data: :func:`load_digits01` (scikit-learn's 8x8 digits, shipped with the package) and
+  :func:`make_moons_2d`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from functools import partial
+
+import numpy as np
+import torch
+from torch import nn
+
+from .distributions import LOG_2PI
+from .plotting import new_figure
+from .validation import (
+    ArrayLike,
+    check_array,
+    check_choice,
+    check_in_range,
+    check_int,
+    check_positive,
+    check_same_shape,
+    check_scalar,
+    is_torch,
+)
+from .widgets import WidgetSpec
+
+__all__ = [
+    "kl_normal_std",
+    "diag_normal_log_prob",
+    "bernoulli_log_prob",
+    "reparameterize",
+    "elbo",
+    "iwae_bound",
+    "reparam_gradient",
+    "score_function_gradient",
+    "LinearGaussianModel",
+    "VAE",
+    "train_vae",
+    "linear_vae_optimum",
+    "BETA_SLIDERS",
+    "beta_vae_view",
+    "widget_specs",
+    "load_digits01",
+    "make_moons_2d",
+]
+
+LogLikelihood = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+# ----------------------------------------------------------------------------------------------
+# Pure mathematics
+# ----------------------------------------------------------------------------------------------
+
+
+def kl_normal_std(mu: ArrayLike, log_var: ArrayLike) -> ArrayLike:
+    r"""KL from a diagonal Gaussian to the standard normal, summed over the last axis.
+
+    Equation ``eq-kl-std``:
+
+    .. math::
+        \KL\big(\mathcal N(\mu, \operatorname{diag}\sigma^2) \,\|\, \mathcal N(0, I)\big)
+        = -\frac12 \sum_j \big(1 + \log\sigma_j^2 - \mu_j^2 - \sigma_j^2\big).
+
+    It is :func:`companion.distributions.kl_normal` with :math:`\mu_p = 0, \sigma_p^2 = 1`,
+    summed over independent coordinates; written in ``log_var`` so that no logarithm of
+    an exponential is taken.
+
+    Args:
+        mu: means, shape ``(..., latent_dim)``.
+        log_var: log-variances, same shape as ``mu``.
+
+    Returns:
+        Shape ``(...)``: NumPy in, NumPy out; torch in, torch out.
+
+    Example:
+        >>> float(kl_normal_std(np.zeros(3), np.zeros(3)))
+        0.0
+        >>> float(kl_normal_std(np.array([1.0, 0.0]), np.zeros(2)))
+        0.5
+    """
+    mu = check_array(mu, "mu", ndim=range(1, 8))
+    log_var = check_array(log_var, "log_var", ndim=range(1, 8))
+    check_same_shape(mu=mu, log_var=log_var)
+    if is_torch(mu) != is_torch(log_var):
+        raise TypeError("mu and log_var: expected both NumPy arrays or both torch tensors")
+    exp = torch.exp if is_torch(mu) else np.exp
+    return 0.5 * (mu**2 + exp(log_var) - 1.0 - log_var).sum(-1)  # = -1/2 sum(1 + log_var - mu^2 - var)
+
+
+def diag_normal_log_prob(x: ArrayLike, mu: ArrayLike, log_var: ArrayLike) -> ArrayLike:
+    r"""Log-density of a diagonal Gaussian, summed over the last axis (with broadcasting).
+
+    .. math:: \log \mathcal N(x; \mu, \operatorname{diag}\sigma^2)
+        = -\frac12 \sum_j \Big(\log 2\pi + \log\sigma_j^2 + (x_j - \mu_j)^2 e^{-\log\sigma_j^2}\Big)
+
+    Args:
+        x, mu, log_var: arrays that broadcast together; the last axis is summed.
+
+    Example:
+        >>> round(float(diag_normal_log_prob(np.zeros(2), np.zeros(2), np.zeros(2))), 6)
+        -1.837877
+    """
+    x = check_array(x, "x")
+    mu = check_array(mu, "mu")
+    log_var = check_array(log_var, "log_var")
+    exp = torch.exp if is_torch(log_var) else np.exp
+    return -0.5 * (LOG_2PI + log_var + (x - mu) ** 2 * exp(-log_var)).sum(-1)
+
+
+def bernoulli_log_prob(x: ArrayLike, logits: ArrayLike) -> ArrayLike:
+    r"""Bernoulli log-likelihood from logits, summed over the last axis.
+
+    .. math:: \log p(x \mid \ell) = \sum_j x_j \ell_j - \operatorname{softplus}(\ell_j),
+
+    which equals :math:`x \log s + (1 - x)\log(1 - s)` with :math:`s = \sigma(\ell)` and stays
+    finite for logits of any size. ``x`` may take values in ``[0, 1]`` (grey levels).
+
+    Example:
+        >>> round(float(bernoulli_log_prob(np.array([1.0, 0.0]), np.zeros(2))), 6)
+        -1.386294
+    """
+    x = check_in_range(x, "x", 0.0, 1.0)
+    logits = check_array(logits, "logits")
+    if is_torch(logits):
+        return (x * logits - nn.functional.softplus(logits)).sum(-1)
+    return (x * logits - np.logaddexp(0.0, logits)).sum(-1)
+
+
+def reparameterize(
+    mu: ArrayLike,
+    log_var: ArrayLike,
+    eps: ArrayLike | None = None,
+    *,
+    generator: torch.Generator | np.random.Generator | None = None,
+) -> ArrayLike:
+    r"""Draw :math:`z \sim \mathcal N(\mu, \operatorname{diag}\sigma^2)` as a function of the parameters.
+
+    Equation ``eq-reparam``: :math:`z = \mu + \sigma \odot \epsilon`, :math:`\epsilon \sim \mathcal N(0, I)`,
+    with :math:`\sigma = e^{\log\sigma^2 / 2}`. Gradients flow to ``mu`` and ``log_var``.
+
+    Args:
+        mu: means, shape ``(..., latent_dim)``.
+        log_var: log-variances, same shape.
+        eps: standard normal noise of shape ``(*sample_shape, *mu.shape)``; drawn (with
+            ``sample_shape = ()``) from ``generator`` if ``None``.
+        generator: a ``torch.Generator`` (tensors) or ``numpy.random.Generator`` (arrays).
+
+    Example:
+        >>> reparameterize(np.array([1.0]), np.array([np.log(4.0)]), eps=np.array([0.5]))
+        array([2.])
+    """
+    mu = check_array(mu, "mu", ndim=range(1, 8))
+    log_var = check_array(log_var, "log_var", ndim=range(1, 8))
+    check_same_shape(mu=mu, log_var=log_var)
+    if eps is None:
+        if is_torch(mu):
+            eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=mu.device)
+        else:
+            rng = generator if isinstance(generator, np.random.Generator) else np.random.default_rng()
+            eps = rng.standard_normal(mu.shape)
+    eps = check_array(eps, "eps")
+    if tuple(eps.shape[eps.ndim - mu.ndim:]) != tuple(mu.shape) or eps.ndim < mu.ndim:
+        raise ValueError(
+            f"eps: expected shape (*sample_shape, {', '.join(map(str, mu.shape))}), got {tuple(eps.shape)}"
+        )
+    exp = torch.exp if is_torch(log_var) else np.exp
+    return mu + exp(0.5 * log_var) * eps
+
+
+def _as_tensor(x: ArrayLike, name: str, **kwargs) -> torch.Tensor:
+    x = check_array(x, name, **kwargs)
+    return x if is_torch(x) else torch.as_tensor(x, dtype=torch.float64)
+
+
+def _latent_draws(
+    x: ArrayLike, mu: ArrayLike, log_var: ArrayLike, n: int, eps: ArrayLike | None,
+    generator: torch.Generator | None, n_name: str,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Validate the arguments shared by :func:`elbo` and :func:`iwae_bound`; draw ``z``."""
+    x = _as_tensor(x, "x", ndim=2)
+    mu = _as_tensor(mu, "mu", ndim=2)
+    log_var = _as_tensor(log_var, "log_var", ndim=2)
+    check_same_shape(mu=mu, log_var=log_var)
+    if mu.shape[0] != x.shape[0]:
+        raise ValueError(f"mu: expected batch size {x.shape[0]} (that of x), got {mu.shape[0]}")
+    if eps is None:
+        eps = torch.randn((n, *mu.shape), generator=generator, dtype=mu.dtype, device=mu.device)
+    else:
+        eps = _as_tensor(eps, "eps", ndim=3)
+        if tuple(eps.shape) != (n, *mu.shape):
+            raise ValueError(f"eps: expected shape ({n}, {mu.shape[0]}, {mu.shape[1]}) for {n_name} = {n},"
+                             f" got {tuple(eps.shape)}")
+    z = reparameterize(mu, log_var, eps)  # (n, batch, latent_dim)
+    return x, mu, log_var, z
+
+
+def _call_log_likelihood(log_likelihood: LogLikelihood, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    if not callable(log_likelihood):
+        raise TypeError(f"log_likelihood: expected a callable, got {type(log_likelihood).__name__}")
+    ll = log_likelihood(x, z)
+    if not is_torch(ll) or tuple(ll.shape) != tuple(z.shape[:2]):
+        shape = tuple(ll.shape) if hasattr(ll, "shape") else type(ll).__name__
+        raise ValueError(f"log_likelihood: expected a tensor of shape {tuple(z.shape[:2])}, got {shape}")
+    return ll
+
+
+def elbo(
+    x: ArrayLike,
+    mu: ArrayLike,
+    log_var: ArrayLike,
+    log_likelihood: LogLikelihood,
+    *,
+    n_samples: int = 1,
+    beta: float = 1.0,
+    analytic_kl: bool = True,
+    eps: ArrayLike | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    r"""Monte Carlo estimate of the (beta-weighted) evidence lower bound, equation ``eq-elbo``.
+
+    .. math::
+        \ELBO_\beta(x) = \E_{q(z\mid x)}[\log p(x \mid z)] - \beta\, \KL\big(q(z\mid x) \,\|\, p(z)\big),
+
+    with :math:`p(z) = \mathcal N(0, I)` and :math:`\beta = 1` the ELBO proper. The
+    expectation is averaged over ``n_samples`` reparameterised draws (``eq-reparam``).
+    With ``analytic_kl`` the KL is the closed form ``eq-kl-std``; otherwise it is
+    estimated from the same draws, :math:`\log q(z\mid x) - \log p(z)`, which makes the
+    estimate exactly :math:`\log p(x)` for every draw when ``q`` is the true posterior.
+
+    Args:
+        x: data, shape ``(batch, data_dim)``.
+        mu, log_var: encoder outputs, shape ``(batch, latent_dim)``.
+        log_likelihood: ``(x, z) -> log p(x | z)``, ``z: (n_samples, batch, latent_dim)``
+            to ``(n_samples, batch)``.
+        n_samples: draws per data point (>= 1).
+        beta: weight of the KL term (>= 0).
+        analytic_kl: use the closed-form KL.
+        eps: optional fixed noise, shape ``(n_samples, batch, latent_dim)``.
+        generator: torch generator for the noise when ``eps`` is ``None``.
+
+    Returns:
+        The estimate per data point, shape ``(batch,)``.
+
+    Reference: Kingma and Welling, *Auto-Encoding Variational Bayes*, ICLR 2014.
+
+    Example (``q`` equal to the prior and a likelihood that ignores ``z``: the ELBO is ``log p(x)``):
+        >>> ll = lambda x, z: torch.full(z.shape[:2], -1.5, dtype=torch.float64)
+        >>> elbo(torch.zeros(2, 3), torch.zeros(2, 1), torch.zeros(2, 1), ll)
+        tensor([-1.5000, -1.5000], dtype=torch.float64)
+    """
+    n_samples = check_int(n_samples, "n_samples", low=1)
+    beta = check_scalar(beta, "beta", low=0.0)
+    x, mu, log_var, z = _latent_draws(x, mu, log_var, n_samples, eps, generator, "n_samples")
+    ll = _call_log_likelihood(log_likelihood, x, z)  # (n_samples, batch)
+    if analytic_kl:
+        return ll.mean(0) - beta * kl_normal_std(mu, log_var)
+    log_pz = diag_normal_log_prob(z, torch.zeros_like(mu), torch.zeros_like(log_var))
+    log_qz = diag_normal_log_prob(z, mu, log_var)
+    return (ll + beta * (log_pz - log_qz)).mean(0)
+
+
+def iwae_bound(
+    x: ArrayLike,
+    mu: ArrayLike,
+    log_var: ArrayLike,
+    log_likelihood: LogLikelihood,
+    k: int,
+    *,
+    eps: ArrayLike | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    r"""The importance-weighted bound with ``k`` samples, equation ``eq-iwae``.
+
+    .. math::
+        \IWAE_k(x) = \log \frac1k \sum_{i=1}^k \frac{p(x \mid z_i)\, p(z_i)}{q(z_i \mid x)},
+        \qquad z_i \sim q(z \mid x),
+
+    computed with a log-sum-exp. Its expectation rises with ``k`` and tends to
+    :math:`\log p(x)`; ``k = 1`` is the ELBO with a sampled KL.
+
+    Args:
+        x, mu, log_var, log_likelihood: as in :func:`elbo`.
+        k: number of importance samples (>= 1).
+        eps: optional fixed noise, shape ``(k, batch, latent_dim)``.
+        generator: torch generator for the noise when ``eps`` is ``None``.
+
+    Returns:
+        One draw of the bound per data point, shape ``(batch,)``.
+
+    Reference: Burda, Grosse and Salakhutdinov, *Importance Weighted Autoencoders*, ICLR 2016.
+
+    Example:
+        >>> ll = lambda x, z: torch.full(z.shape[:2], -1.5, dtype=torch.float64)
+        >>> iwae_bound(torch.zeros(1, 3), torch.zeros(1, 2), torch.zeros(1, 2), ll, k=8)
+        tensor([-1.5000], dtype=torch.float64)
+    """
+    k = check_int(k, "k", low=1)
+    x, mu, log_var, z = _latent_draws(x, mu, log_var, k, eps, generator, "k")
+    ll = _call_log_likelihood(log_likelihood, x, z)  # (k, batch)
+    log_pz = diag_normal_log_prob(z, torch.zeros_like(mu), torch.zeros_like(log_var))
+    log_qz = diag_normal_log_prob(z, mu, log_var)
+    log_w = ll + log_pz - log_qz  # (k, batch): log importance weights
+    return torch.logsumexp(log_w, dim=0) - math.log(k)
+
+
+def _check_gradient_args(f, mu, log_var, eps):
+    if not callable(f):
+        raise TypeError(f"f: expected a callable, got {type(f).__name__}")
+    mu = _as_tensor(mu, "mu", ndim=1)
+    log_var = _as_tensor(log_var, "log_var", ndim=1)
+    check_same_shape(mu=mu, log_var=log_var)
+    eps = _as_tensor(eps, "eps", ndim=2)
+    if eps.shape[1] != mu.shape[0] or eps.shape[0] < 2:
+        raise ValueError(f"eps: expected shape (n >= 2, {mu.shape[0]}), got {tuple(eps.shape)}")
+    n = eps.shape[0]
+    mu_b = mu.detach().expand(n, -1).clone().requires_grad_(True)  # (n, d): one copy per draw
+    log_var_b = log_var.detach().expand(n, -1).clone().requires_grad_(True)
+    return mu_b, log_var_b, eps
+
+
+def reparam_gradient(
+    f: Callable[[torch.Tensor], torch.Tensor], mu: ArrayLike, log_var: ArrayLike, eps: ArrayLike,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Per-draw reparameterisation gradients of :math:`\E_{z\sim\mathcal N(\mu,\sigma^2)}[f(z)]`.
+
+    Equation ``eq-grad-reparam``: with :math:`z = \mu + \sigma\epsilon`,
+    :math:`\nabla_\mu \E[f] = \E_\epsilon[\nabla_z f(z)]` and
+    :math:`\partial_{\log\sigma^2} \E[f] = \E_\epsilon[\nabla_z f(z) \odot \tfrac12 \sigma\epsilon]`.
+
+    Args:
+        f: ``z: (n, d) -> (n,)``, differentiable.
+        mu, log_var: shape ``(d,)``.
+        eps: standard normal draws, shape ``(n, d)``, ``n >= 2``.
+
+    Returns:
+        ``(grad_mu, grad_log_var)``, each ``(n, d)``: one unbiased estimate per draw;
+        average them (e.g. with :func:`companion.distributions.mc_estimate`).
+
+    Example:
+        >>> g_mu, _ = reparam_gradient(lambda z: (z**2).sum(-1), torch.tensor([1.0]),
+        ...                            torch.tensor([0.0]), torch.tensor([[0.0], [1.0]]))
+        >>> g_mu.flatten().tolist()
+        [2.0, 4.0]
+    """
+    mu_b, log_var_b, eps = _check_gradient_args(f, mu, log_var, eps)
+    z = reparameterize(mu_b, log_var_b, eps.to(mu_b.dtype))
+    return torch.autograd.grad(f(z).sum(), [mu_b, log_var_b])
+
+
+def score_function_gradient(
+    f: Callable[[torch.Tensor], torch.Tensor], mu: ArrayLike, log_var: ArrayLike, eps: ArrayLike,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Per-draw score-function (REINFORCE) gradients of :math:`\E_{z\sim q}[f(z)]`.
+
+    Equation ``eq-grad-score``:
+    :math:`\nabla \E_q[f(z)] = \E_q\big[f(z)\, \nabla \log q(z)\big]`, which needs ``f``
+    only through its values (no derivative of ``f``).
+
+    Args:
+        f, mu, log_var, eps: as in :func:`reparam_gradient`; the draws are
+            ``z = mu + sigma * eps``.
+
+    Returns:
+        ``(grad_mu, grad_log_var)``, each ``(n, d)``.
+
+    Example:
+        >>> g_mu, _ = score_function_gradient(lambda z: (z**2).sum(-1), torch.tensor([1.0]),
+        ...                                   torch.tensor([0.0]), torch.tensor([[0.0], [1.0]]))
+        >>> g_mu.flatten().tolist()
+        [0.0, 4.0]
+    """
+    mu_b, log_var_b, eps = _check_gradient_args(f, mu, log_var, eps)
+    z = reparameterize(mu_b, log_var_b, eps.to(mu_b.dtype)).detach()
+    with torch.no_grad():
+        values = f(z)  # (n,)
+    log_q = diag_normal_log_prob(z, mu_b, log_var_b)  # (n,)
+    return torch.autograd.grad((values * log_q).sum(), [mu_b, log_var_b])
+
+
+# ----------------------------------------------------------------------------------------------
+# The linear-Gaussian latent model: everything exact
+# ----------------------------------------------------------------------------------------------
+
+
+class LinearGaussianModel:
+    r"""The linear-Gaussian latent model (probabilistic PCA), equation ``eq-linear-gaussian``.
+
+    .. math:: z \sim \mathcal N(0, I_d), \qquad x \mid z \sim \mathcal N(Wz + b, \sigma^2 I_D),
+
+    so that :math:`x \sim \mathcal N(b, WW^\top + \sigma^2 I)` and the posterior is Gaussian
+    with covariance :math:`(I + W^\top W/\sigma^2)^{-1}`. All computations are in float64.
+
+    Args:
+        W: loading matrix, shape ``(D, d)``.
+        b: offset, shape ``(D,)``.
+        sigma: observation noise standard deviation (> 0).
+
+    Reference: Tipping and Bishop, *Probabilistic Principal Component Analysis*, 1999.
+
+    Example:
+        >>> m = LinearGaussianModel(np.array([[1.0]]), np.zeros(1), 1.0)
+        >>> round(float(m.log_prob(np.zeros((1, 1)))[0]), 6)  # N(0; 0, 2)
+        -1.265512
+    """
+
+    def __init__(self, W: ArrayLike, b: ArrayLike, sigma: float):
+        self.W = _as_tensor(W, "W", ndim=2).to(torch.float64)
+        self.b = _as_tensor(b, "b", shape=(self.W.shape[0],)).to(torch.float64)
+        self.sigma = check_scalar(sigma, "sigma", low=0.0, closed=(False, True))
+        self.data_dim, self.latent_dim = self.W.shape
+
+    def _x(self, x: ArrayLike) -> torch.Tensor:
+        return _as_tensor(x, "x", shape=(None, self.data_dim)).to(torch.float64)
+
+    def marginal_cov(self) -> torch.Tensor:
+        r""":math:`WW^\top + \sigma^2 I`, shape ``(D, D)``."""
+        return self.W @ self.W.T + self.sigma**2 * torch.eye(self.data_dim, dtype=torch.float64)
+
+    def log_prob(self, x: ArrayLike) -> torch.Tensor:
+        r"""Exact :math:`\log p(x) = \log \mathcal N(x; b, WW^\top + \sigma^2 I)`, shape ``(batch,)``."""
+        x = self._x(x)
+        L = torch.linalg.cholesky(self.marginal_cov())
+        r = torch.linalg.solve_triangular(L, (x - self.b).T, upper=False)  # (D, batch)
+        log_det = 2.0 * torch.log(torch.diagonal(L)).sum()
+        return -0.5 * (self.data_dim * LOG_2PI + log_det + (r**2).sum(0))
+
+    def posterior(self, x: ArrayLike) -> tuple[torch.Tensor, torch.Tensor]:
+        r"""Exact posterior :math:`p(z \mid x) = \mathcal N(m, S)`, equation ``eq-lg-posterior``.
+
+        .. math:: S = (I + W^\top W / \sigma^2)^{-1}, \qquad m = S W^\top (x - b) / \sigma^2 .
+
+        Returns:
+            ``(mean, cov)``: shapes ``(batch, d)`` and ``(d, d)`` (the covariance does not
+            depend on ``x``).
+        """
+        x = self._x(x)
+        precision = torch.eye(self.latent_dim, dtype=torch.float64) + self.W.T @ self.W / self.sigma**2
+        cov = torch.linalg.inv(precision)
+        mean = (x - self.b) @ self.W @ cov / self.sigma**2  # (batch, d); cov is symmetric
+        return mean, cov
+
+    def log_likelihood(self, x: ArrayLike, z: torch.Tensor) -> torch.Tensor:
+        r""":math:`\log p(x \mid z)` for ``z: (n, batch, d)``, returned as ``(n, batch)``."""
+        x = self._x(x)
+        z = _as_tensor(z, "z", ndim=3)
+        mean = z @ self.W.T + self.b  # (n, batch, D)
+        log_var = torch.full_like(mean, 2.0 * math.log(self.sigma))
+        return diag_normal_log_prob(x, mean, log_var)
+
+    def expected_log_likelihood(self, x: ArrayLike, mu: ArrayLike, log_var: ArrayLike) -> torch.Tensor:
+        r"""Exact :math:`\E_{q}[\log p(x\mid z)]` for diagonal :math:`q = \mathcal N(\mu, \sigma_q^2)`.
+
+        .. math:: -\frac{1}{2}\Big(D \log 2\pi\sigma^2
+            + \frac{\lVert x - W\mu - b\rVert^2 + \sum_{ij} W_{ij}^2 \sigma_{q,j}^2}{\sigma^2}\Big)
+
+        Returns:
+            Shape ``(batch,)``.
+        """
+        x = self._x(x)
+        mu = _as_tensor(mu, "mu", shape=(x.shape[0], self.latent_dim)).to(torch.float64)
+        log_var = _as_tensor(log_var, "log_var", shape=(x.shape[0], self.latent_dim)).to(torch.float64)
+        resid = ((x - mu @ self.W.T - self.b) ** 2).sum(-1)
+        spread = torch.exp(log_var) @ (self.W**2).sum(0)  # sum_ij W_ij^2 var_j
+        log_norm = self.data_dim * math.log(2 * math.pi * self.sigma**2)
+        return -0.5 * (log_norm + (resid + spread) / self.sigma**2)
+
+    def elbo_exact(self, x: ArrayLike, mu: ArrayLike, log_var: ArrayLike, beta: float = 1.0) -> torch.Tensor:
+        r"""The ELBO ``eq-elbo`` exactly: :meth:`expected_log_likelihood` minus ``eq-kl-std``."""
+        beta = check_scalar(beta, "beta", low=0.0)
+        ell = self.expected_log_likelihood(x, mu, log_var)
+        return ell - beta * kl_normal_std(_as_tensor(mu, "mu").to(torch.float64),
+                                          _as_tensor(log_var, "log_var").to(torch.float64))
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Draw ``(x, z)`` from the joint, shapes ``(n, D)`` and ``(n, d)``."""
+        n = check_int(n, "n", low=1)
+        z = torch.randn(n, self.latent_dim, generator=generator, dtype=torch.float64)
+        noise = torch.randn(n, self.data_dim, generator=generator, dtype=torch.float64)
+        return z @ self.W.T + self.b + self.sigma * noise, z
+
+
+# ----------------------------------------------------------------------------------------------
+# The VAE
+# ----------------------------------------------------------------------------------------------
+
+
+def _mlp(sizes: Sequence[int]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(nn.SiLU())
+    return nn.Sequential(*layers)
+
+
+class VAE(nn.Module):
+    r"""A variational autoencoder with MLP encoder and decoder, equation ``eq-elbo``.
+
+    Encoder :math:`x \mapsto (\mu, \log\sigma^2)`, decoder :math:`z \mapsto` the parameters
+    of :math:`p(x \mid z)`: logits for ``likelihood="bernoulli"`` (data in ``[0, 1]``), or a
+    mean for ``likelihood="gaussian"`` with variance ``obs_var`` (fixed) or, if ``obs_var``
+    is ``None``, a learned variance per data coordinate. ``hidden=()`` gives linear maps.
+
+    Args:
+        data_dim: ``D``.
+        latent_dim: ``d``.
+        hidden: widths of the hidden layers (encoder; the decoder mirrors them).
+        likelihood: ``"bernoulli"`` or ``"gaussian"``.
+        obs_var: fixed observation variance for the Gaussian likelihood, or ``None``.
+
+    Example:
+        >>> _ = torch.manual_seed(0)
+        >>> vae = VAE(4, 2, hidden=(8,))
+        >>> vae.elbo(torch.full((3, 4), 0.5)).shape
+        torch.Size([3])
+    """
+
+    def __init__(self, data_dim: int, latent_dim: int, hidden: Sequence[int] = (64,),
+                 likelihood: str = "bernoulli", obs_var: float | None = None):
+        super().__init__()
+        self.data_dim = check_int(data_dim, "data_dim", low=1)
+        self.latent_dim = check_int(latent_dim, "latent_dim", low=1)
+        hidden = tuple(check_int(h, "hidden", low=1) for h in hidden)
+        self.likelihood = check_choice(likelihood, "likelihood", ["bernoulli", "gaussian"])
+        self.encoder = _mlp([self.data_dim, *hidden, 2 * self.latent_dim])
+        self.decoder = _mlp([self.latent_dim, *reversed(hidden), self.data_dim])
+        if self.likelihood == "gaussian":
+            if obs_var is None:
+                self.obs_log_var = nn.Parameter(torch.zeros(self.data_dim))
+            else:
+                obs_var = check_scalar(obs_var, "obs_var", low=0.0, closed=(False, True))
+                self.register_buffer("obs_log_var", torch.full((self.data_dim,), math.log(obs_var)))
+        elif obs_var is not None:
+            raise ValueError("obs_var: only used with likelihood='gaussian'")
+
+    def _x(self, x: torch.Tensor) -> torch.Tensor:
+        x = check_array(x, "x", shape=(None, self.data_dim))
+        if not is_torch(x):
+            raise TypeError(f"x: expected a torch tensor, got {type(x).__name__}")
+        return x
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(mu, log_var)`` of :math:`q(z \\mid x)`, each ``(batch, latent_dim)``."""
+        h = self.encoder(self._x(x))
+        mu, log_var = h.chunk(2, dim=-1)
+        return mu, log_var
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Decoder output (logits or mean), shape ``(..., data_dim)``."""
+        z = check_array(z, "z")
+        if z.shape[-1] != self.latent_dim:
+            raise ValueError(f"z: expected last dimension {self.latent_dim}, got shape {tuple(z.shape)}")
+        return self.decoder(z)
+
+    def mean(self, z: torch.Tensor) -> torch.Tensor:
+        r""":math:`\E[x \mid z]`: probabilities (Bernoulli) or the mean (Gaussian)."""
+        out = self.decode(z)
+        return torch.sigmoid(out) if self.likelihood == "bernoulli" else out
+
+    def log_likelihood(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        r""":math:`\log p_\theta(x \mid z)`; ``z: (n, batch, d)`` gives ``(n, batch)``."""
+        out = self.decode(z)
+        if self.likelihood == "bernoulli":
+            return bernoulli_log_prob(x, out)
+        return diag_normal_log_prob(x, out, self.obs_log_var)
+
+    def elbo(self, x: torch.Tensor, n_samples: int = 1, beta: float = 1.0,
+             generator: torch.Generator | None = None) -> torch.Tensor:
+        """:func:`elbo` with this model's encoder and decoder, shape ``(batch,)``."""
+        mu, log_var = self.encode(x)
+        return elbo(x, mu, log_var, self.log_likelihood, n_samples=n_samples, beta=beta, generator=generator)
+
+    def iwae_bound(self, x: torch.Tensor, k: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """:func:`iwae_bound` with this model, shape ``(batch,)``."""
+        mu, log_var = self.encode(x)
+        return iwae_bound(x, mu, log_var, self.log_likelihood, k, generator=generator)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        r"""``n`` draws of :math:`z \sim p(z)` mapped to :math:`\E[x \mid z]`, shape ``(n, data_dim)``."""
+        n = check_int(n, "n", low=1)
+        ref = next(self.parameters())
+        z = torch.randn(n, self.latent_dim, generator=generator, dtype=ref.dtype, device=ref.device)
+        return self.mean(z)
+
+
+def train_vae(
+    model: VAE,
+    data: torch.Tensor,
+    *,
+    steps: int = 500,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    beta: float = 1.0,
+    n_samples: int = 1,
+    val_data: torch.Tensor | None = None,
+    eval_every: int = 100,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    progress: bool = True,
+) -> dict[str, list[float]]:
+    r"""Maximise the beta-ELBO ``eq-elbo`` with Adam on minibatches.
+
+    Args:
+        model: the :class:`VAE` to train (in place).
+        data: training set, shape ``(n, data_dim)``.
+        steps: optimiser steps.
+        batch_size: minibatch size (capped at ``n``).
+        lr: Adam learning rate.
+        beta: KL weight.
+        n_samples: latent draws per data point and step.
+        val_data: optional held-out set; its ELBO (``beta = 1``) is logged every ``eval_every`` steps.
+        eval_every: logging period for ``val_data``.
+        seed: seeds the minibatch order and the noise.
+        device: where to train.
+        progress: show a ``tqdm`` progress bar.
+
+    Returns:
+        History: ``step``, ``loss`` (negative beta-ELBO per data point), ``rate`` (mean KL),
+        and, with ``val_data``, ``val_step`` and ``val_elbo``.
+    """
+    from tqdm.auto import tqdm
+
+    if not isinstance(model, VAE):
+        raise TypeError(f"model: expected a VAE, got {type(model).__name__}")
+    data = model._x(data)
+    steps = check_int(steps, "steps", low=1)
+    batch_size = min(check_int(batch_size, "batch_size", low=1), data.shape[0])
+    lr = check_scalar(lr, "lr", low=0.0, closed=(False, True))
+    beta = check_scalar(beta, "beta", low=0.0)
+    n_samples = check_int(n_samples, "n_samples", low=1)
+    eval_every = check_int(eval_every, "eval_every", low=1)
+    seed = check_int(seed, "seed", low=0)
+    if val_data is not None:
+        val_data = model._x(val_data)
+    model.to(device)
+    data = data.to(device)
+    gen = torch.Generator(device=device).manual_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    history: dict[str, list[float]] = {"step": [], "loss": [], "rate": [], "val_step": [], "val_elbo": []}
+    for step in tqdm(range(1, steps + 1), disable=not progress, desc="train_vae"):
+        idx = torch.randint(0, data.shape[0], (batch_size,), generator=gen, device=device)
+        x = data[idx]
+        mu, log_var = model.encode(x)
+        rate = kl_normal_std(mu, log_var)
+        value = elbo(x, mu, log_var, model.log_likelihood, n_samples=n_samples, beta=beta, generator=gen)
+        loss = -value.mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        history["step"].append(step)
+        history["loss"].append(float(loss))
+        history["rate"].append(float(rate.mean()))
+        if val_data is not None and (step % eval_every == 0 or step == steps):
+            with torch.no_grad():
+                val = model.elbo(val_data.to(device), generator=gen).mean()
+            history["val_step"].append(step)
+            history["val_elbo"].append(float(val))
+    return history
+
+
+# ----------------------------------------------------------------------------------------------
+# The linear beta-VAE in closed form, and the chapter's widget
+# ----------------------------------------------------------------------------------------------
+
+
+def linear_vae_optimum(eigenvalues: ArrayLike, beta: float, obs_var: float,
+                       latent_dim: int | None = None) -> dict[str, np.ndarray | float | int]:
+    r"""The optimum of the beta-ELBO for a linear VAE, equation ``eq-linear-vae``.
+
+    For a linear decoder :math:`x = Wz + b + \mathcal N(0, \sigma^2 I)` with fixed
+    :math:`\sigma^2` (``obs_var``) and a linear encoder with diagonal covariance, latent
+    unit :math:`j` aligns with the :math:`j`-th principal direction (data variance
+    :math:`\lambda_j`). It is *active* only if :math:`\lambda_j > \beta\sigma^2`, and then
+
+    .. math:: \text{rate}_j = \tfrac12 \log\frac{\lambda_j}{\beta\sigma^2}, \qquad
+        \text{distortion}_j = \beta\sigma^2, \qquad
+        \operatorname{Var}_q[z_j] = \frac{\beta\sigma^2}{\lambda_j};
+
+    otherwise :math:`q(z_j \mid x) = p(z_j)` (posterior collapse), rate 0, distortion
+    :math:`\lambda_j`. This is reverse water-filling from rate-distortion theory.
+
+    Args:
+        eigenvalues: data covariance eigenvalues, shape ``(D,)`` (any order, >= 0).
+        beta: KL weight (> 0).
+        obs_var: decoder variance :math:`\sigma^2` (> 0).
+        latent_dim: number of latent units (``<= D``; default ``D``).
+
+    Returns:
+        ``rate_per_unit`` (``(latent_dim,)``), ``active`` (bool, ``(latent_dim,)``),
+        ``rate`` and ``distortion`` (expected squared error) per data point,
+        ``n_active``, ``expected_log_lik``, ``beta_elbo`` (the optimum) and ``elbo`` (the
+        same solution scored with beta = 1), in nats per data point.
+
+    Reference: Lucas, Tucker, Grosse and Norouzi, *Don't Blame the ELBO! A Linear VAE
+    Perspective on Posterior Collapse*, NeurIPS 2019.
+
+    Example:
+        >>> out = linear_vae_optimum(np.array([4.0, 1.0]), beta=1.0, obs_var=0.5)
+        >>> out["n_active"], round(float(out["rate"]), 4), float(out["distortion"])
+        (2, 1.3863, 1.0)
+    """
+    lam = check_array(eigenvalues, "eigenvalues", ndim=1)
+    lam = np.sort(np.asarray(lam.detach().cpu() if is_torch(lam) else lam, dtype=np.float64))[::-1]
+    check_positive(lam, "eigenvalues", strict=False)
+    beta = check_scalar(beta, "beta", low=0.0, closed=(False, True))
+    obs_var = check_scalar(obs_var, "obs_var", low=0.0, closed=(False, True))
+    D = lam.shape[0]
+    d = D if latent_dim is None else check_int(latent_dim, "latent_dim", low=1, high=D)
+    level = beta * obs_var  # the "water level"
+    units = lam[:d]
+    active = units > level
+    rate_per_unit = np.where(active, 0.5 * np.log(np.maximum(units, level) / level), 0.0)
+    distortion = float(np.where(active, level, units).sum() + lam[d:].sum())
+    rate = float(rate_per_unit.sum())
+    ell = -0.5 * (D * math.log(2 * math.pi * obs_var) + distortion / obs_var)
+    return {
+        "rate_per_unit": rate_per_unit, "active": active, "n_active": int(active.sum()),
+        "rate": rate, "distortion": distortion, "expected_log_lik": ell,
+        "beta_elbo": ell - beta * rate, "elbo": ell - rate,
+    }
+
+
+#: Slider ranges ``name: (min, max, step, default)`` for :func:`beta_vae_view` (16 x 12 grid).
+BETA_SLIDERS = {
+    "beta": (0.5, 8.0, 0.5, 1.0),
+    "latent_dim": (1, 12, 1, 6),
+}
+
+
+def beta_vae_view(beta: float, latent_dim: int, *, eigenvalues: ArrayLike, obs_var: float):
+    r"""The widget: rate, distortion and collapsed units of the linear beta-VAE ``eq-linear-vae``.
+
+    Args:
+        beta: KL weight.
+        latent_dim: number of latent units.
+        eigenvalues: the data covariance spectrum (e.g. of the digits), shape ``(D,)``.
+        obs_var: decoder variance.
+
+    Returns:
+        ``(numbers, fig)``: ``numbers`` holds ``active units``, ``collapsed units``,
+        ``rate (nats)``, ``distortion``, ``ELBO (nats)``; the figure shows the spectrum
+        with the water level and the rate-distortion curve with the current point.
+
+    Example:
+        >>> numbers, fig = beta_vae_view(1.0, 2, eigenvalues=np.array([4.0, 1.0, 0.25]), obs_var=0.5)
+        >>> numbers["active units"], numbers["collapsed units"]
+        (2, 0)
+    """
+    out = linear_vae_optimum(eigenvalues, beta, obs_var, latent_dim)
+    lam = np.sort(np.asarray(eigenvalues, dtype=np.float64))[::-1]
+    numbers = {
+        "active units": out["n_active"],
+        "collapsed units": int(latent_dim - out["n_active"]),
+        "rate (nats)": round(out["rate"], 4),
+        "distortion": round(out["distortion"], 4),
+        "ELBO (nats)": round(out["elbo"], 3),
+    }
+    fig, (ax1, ax2) = new_figure(2, width=7.2, height=2.7)
+    n_show = min(len(lam), 16)
+    idx = np.arange(1, n_show + 1)
+    colour = np.where(idx <= latent_dim, np.where(lam[:n_show] > beta * obs_var, "C0", "0.6"), "0.85")
+    ax1.bar(idx, lam[:n_show], color=colour)
+    ax1.axhline(beta * obs_var, color="C3", lw=1.5, label=r"water level $\beta\sigma^2$")
+    ax1.set_xlabel("principal direction $j$")
+    ax1.set_ylabel(r"$\lambda_j$")
+    ax1.set_title(f"{out['n_active']} active / {latent_dim} units", fontsize=9)
+    ax1.legend(fontsize=8)
+    betas = np.geomspace(BETA_SLIDERS["beta"][0] / 2, BETA_SLIDERS["beta"][1] * 2, 60)
+    curve = [linear_vae_optimum(lam, b, obs_var, latent_dim) for b in betas]
+    ax2.plot([c["rate"] for c in curve], [c["distortion"] for c in curve], color="C0")
+    ax2.plot([out["rate"]], [out["distortion"]], "o", color="C3")
+    ax2.set_xlabel("rate (nats)")
+    ax2.set_ylabel("distortion")
+    ax2.set_title(f"beta = {beta:g}", fontsize=9)
+    return numbers, fig
+
+
+def widget_specs(eigenvalues: ArrayLike | None = None, obs_var: float = 0.05) -> list[WidgetSpec]:
+    """The chapter's widgets with their state bound.
+
+    Args:
+        eigenvalues: covariance spectrum to use; by default that of the digits training
+            split (:func:`load_digits01`), computed here in closed form (no training).
+        obs_var: decoder variance of the linear VAE.
+    """
+    if eigenvalues is None:
+        x_train = load_digits01()[0].double()
+        eigenvalues = torch.linalg.eigvalsh(torch.cov(x_train.T, correction=0)).numpy()
+    eigenvalues = check_positive(np.clip(np.asarray(eigenvalues, dtype=np.float64), 0.0, None),
+                                 "eigenvalues", strict=False)
+    obs_var = check_scalar(obs_var, "obs_var", low=0.0, closed=(False, True))
+    callback = partial(beta_vae_view, eigenvalues=eigenvalues, obs_var=obs_var)
+    return [WidgetSpec("vae-beta-latent", callback, BETA_SLIDERS)]
+
+
+# ----------------------------------------------------------------------------------------------
+# Data
+# ----------------------------------------------------------------------------------------------
+
+
+def load_digits01(test_fraction: float = 0.2, seed: int = 0):
+    """scikit-learn's 8x8 digits (shipped with the package), pixels scaled to ``[0, 1]``.
+
+    Args:
+        test_fraction: share of the 1797 images held out, in (0, 1).
+        seed: seeds the random split.
+
+    Returns:
+        ``(x_train, x_test, y_train, y_test)``: float32 tensors of shape ``(n, 64)`` and
+        int64 label tensors.
+
+    Example:
+        >>> x_train, x_test, y_train, y_test = load_digits01()
+        >>> tuple(x_train.shape), tuple(x_test.shape), float(x_train.max())
+        ((1438, 64), (359, 64), 1.0)
+    """
+    from sklearn.datasets import load_digits
+
+    test_fraction = check_scalar(test_fraction, "test_fraction", low=0.0, high=1.0, closed=(False, False))
+    seed = check_int(seed, "seed", low=0)
+    digits = load_digits()
+    x = torch.as_tensor(digits.data / 16.0, dtype=torch.float32)
+    y = torch.as_tensor(digits.target, dtype=torch.int64)
+    perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+    n_test = int(round(test_fraction * len(x)))
+    test, train = perm[:n_test], perm[n_test:]
+    return x[train], x[test], y[train], y[test]
+
+
+def make_moons_2d(n: int, noise: float = 0.08, seed: int = 0) -> torch.Tensor:
+    """The two-moons toy data set, standardised to zero mean and unit variance per axis.
+
+    Args:
+        n: number of points (>= 2).
+        noise: standard deviation of the Gaussian noise added by scikit-learn (>= 0).
+        seed: random seed.
+
+    Returns:
+        float32 tensor of shape ``(n, 2)``.
+
+    Example:
+        >>> tuple(make_moons_2d(100).shape)
+        (100, 2)
+    """
+    from sklearn.datasets import make_moons
+
+    n = check_int(n, "n", low=2)
+    noise = check_scalar(noise, "noise", low=0.0)
+    seed = check_int(seed, "seed", low=0)
+    x, _ = make_moons(n_samples=n, noise=noise, random_state=seed)
+    x = (x - x.mean(0)) / x.std(0)
+    return torch.as_tensor(x, dtype=torch.float32)

@@ -1,0 +1,55 @@
+"""Fixtures for the checks on the built site (run after `make book`)."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import socketserver
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from toc_notebooks import BOOK, toc_files  # noqa: E402
+
+HTML = BOOK / "_build" / "html"
+SCREENSHOTS = BOOK / "_build" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def html_dir() -> Path:
+    if not (HTML / "index.html").exists():
+        pytest.fail(f"no built site at {HTML}: run `make book` first")
+    return HTML
+
+
+@pytest.fixture(scope="session")
+def pages(html_dir) -> list[Path]:
+    """The HTML page of every entry in the table of contents."""
+    return [html_dir / f"{name}.html" for name in toc_files()]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.fail(
+            "headless Chromium is needed for the browser checks and was not found. Install it "
+            "with `apt-get install chromium` (Debian/Ubuntu); `.ci/run` does this in CI."
+        )
+    return exe
+
+
+@pytest.fixture(scope="session")
+def site_url(html_dir):
+    """Serve the built site on localhost for the duration of the tests."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(html_dir))
+    handler.log_message = lambda *a, **k: None
+    with socketserver.TCPServer(("127.0.0.1", 0), handler) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+        server.shutdown()

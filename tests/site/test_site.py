@@ -1,0 +1,161 @@
+"""Checks on the built HTML site: offline assets, links, outputs, and a real browser.
+
+Run by `make site-check` (part of `make test`) after the book is built.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+from conftest import SCREENSHOTS
+
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--hide-scrollbars",
+]
+
+
+class _Collector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.scripts, self.styles, self.images, self.links, self.ids = [], [], [], [], set()
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.add(a["id"])
+        if tag == "script" and a.get("src"):
+            self.scripts.append(a["src"])
+        elif tag == "link" and a.get("rel") == "stylesheet":
+            self.styles.append(a["href"])
+        elif tag == "img" and a.get("src"):
+            self.images.append(a["src"])
+        elif tag == "a" and a.get("href"):
+            self.links.append(a["href"])
+
+
+def parse(path: Path) -> _Collector:
+    c = _Collector()
+    c.feed(path.read_text(encoding="utf-8"))
+    return c
+
+
+def is_external(url: str) -> bool:
+    return bool(urlparse(url).scheme) or url.startswith("//")
+
+
+def test_every_toc_page_was_built(pages):
+    missing = [p.name for p in pages if not p.exists()]
+    assert not missing, f"pages in _toc.yml with no HTML: {missing}"
+
+
+def test_scripts_and_styles_are_served_locally(html_dir, pages):
+    for page in pages:
+        c = parse(page)
+        external = [u for u in c.scripts + c.styles if is_external(u)]
+        assert not external, f"{page.name} loads from the network: {external}"
+        for url in c.scripts + c.styles:
+            target = (page.parent / unquote(urlparse(url).path)).resolve()
+            assert target.exists(), f"{page.name}: {url} is missing from the site"
+
+
+def test_mathjax_is_the_local_copy(html_dir, pages):
+    assert (html_dir / "_static" / "mathjax" / "tex-chtml.js").exists()
+    math_pages = [p for p in pages if "math notranslate" in p.read_text()]
+    assert math_pages, "no page has maths"
+    for page in math_pages:
+        assert any("_static/mathjax/tex-chtml.js" in s for s in parse(page).scripts), page.name
+
+
+def test_widget_pages_load_the_local_widget_manager(html_dir, pages):
+    widget_pages = [p for p in pages if "application/vnd.jupyter.widget-view+json" in p.read_text()]
+    assert widget_pages, "no page embeds a widget"
+    for page in widget_pages:
+        scripts = parse(page).scripts
+        paths = [urlparse(s).path for s in scripts]
+        assert "_static/widgets/require.js" in paths, page.name
+        assert "_static/widgets/embed-amd.js" in paths, page.name
+
+
+def test_images_exist_and_internal_links_resolve(html_dir, pages):
+    for page in pages:
+        c = parse(page)
+        for src in c.images:
+            if not is_external(src) and not src.startswith("data:"):
+                assert (page.parent / unquote(src)).exists(), f"{page.name}: missing image {src}"
+        for href in c.links:
+            if is_external(href) or href.startswith(("mailto:", "javascript:")):
+                continue
+            url = urlparse(href)
+            target = page if not url.path else (page.parent / unquote(url.path)).resolve()
+            assert target.exists(), f"{page.name}: broken link {href}"
+            if url.fragment and target.suffix == ".html":
+                assert url.fragment in parse(target).ids, f"{page.name}: no anchor {href}"
+
+
+def test_no_error_output_in_executed_cells(pages):
+    for page in pages:
+        text = page.read_text()
+        assert "output traceback" not in text, f"{page.name} shows a traceback"
+        assert not re.search(r"\b(Traceback \(most recent call last\)|AssertionError)", text), page.name
+
+
+def _chromium(chromium: str, *args: str, timeout: int = 60) -> subprocess.CompletedProcess:
+    with tempfile.TemporaryDirectory() as profile:
+        return subprocess.run(
+            [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr",
+             "--v=0", *args],
+            capture_output=True, text=True, timeout=timeout,
+        )
+
+
+def test_pages_in_headless_chromium(chromium, site_url, pages):
+    """Every page: maths typeset, widgets rendered, no console errors; a screenshot each."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    problems = []
+    for page in pages:
+        url = f"{site_url}/{page.name}"
+        run = _chromium(chromium, "--virtual-time-budget=15000", "--dump-dom", url)
+        dom = run.stdout
+        console_errors = [line for line in run.stderr.splitlines()
+                          if "CONSOLE" in line and ("Error" in line or "error" in line)]
+        if console_errors:
+            problems.append(f"{page.name}: console errors {console_errors[:3]}")
+        source = page.read_text()
+        if "math notranslate" in source:
+            n_typeset = dom.count("<mjx-container")
+            if n_typeset == 0:
+                problems.append(f"{page.name}: maths not typeset (no mjx-container)")
+            if "<mjx-merror" in dom:
+                problems.append(f"{page.name}: MathJax reported a TeX error")
+        if "application/vnd.jupyter.widget-view+json" in source and "widget-" not in dom:
+            problems.append(f"{page.name}: widgets did not render")
+        _chromium(chromium, "--virtual-time-budget=15000", "--window-size=1280,1800",
+                  f"--screenshot={SCREENSHOTS / (page.stem + '.png')}", url)
+    print(f"\nscreenshots: {SCREENSHOTS}")
+    assert not problems, "\n".join(problems)
+
+
+def test_search_finds_elbo(chromium, site_url):
+    run = _chromium(chromium, "--virtual-time-budget=20000", "--dump-dom", f"{site_url}/search.html?q=ELBO")
+    results = re.findall(r'<li[^>]*>\s*<a[^>]+href="[^"]+\.html', run.stdout)
+    assert results, "the search page found nothing for 'ELBO'"
+
+
+@pytest.mark.parametrize("theme", ["dark"])
+def test_figures_have_opaque_backgrounds(html_dir, theme):
+    """Figures stay readable in dark mode: every PNG output is opaque (no alpha transparency)."""
+    from matplotlib.image import imread
+
+    pngs = list((html_dir / "_images").glob("*.png"))
+    assert pngs, "no figures in the site"
+    transparent = [p.name for p in pngs if (img := imread(p)).ndim == 3 and img.shape[2] == 4
+                   and img[..., 3].min() < 1.0]
+    assert not transparent, f"figures with transparent pixels: {transparent}"

@@ -1,0 +1,280 @@
+"""Guidance invariants (chapter ``ch-guidance``): exact limits, Bayes' rule on scores, the tilt, metrics."""
+
+import math
+
+import numpy as np
+import pytest
+import scipy.stats
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from companion import guidance as G
+from companion.diffusion import alphas_cumprod, linear_beta_schedule
+
+MIX = G.ring_mixture()
+AB = alphas_cumprod(linear_beta_schedule(50, 1e-3, 0.2))
+
+
+@pytest.fixture
+def x():
+    return torch.from_numpy(np.random.default_rng(3).normal(scale=1.8, size=(40, 2)))
+
+
+def _autograd_grad(f, x):
+    x = x.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(f(x).sum(), x)
+    return g
+
+
+# ---------------------------------------------------------------- closed-form densities and scores
+
+
+@pytest.mark.parametrize("alpha_bar", [1.0, 0.4, 0.02])
+def test_log_prob_matches_scipy_mixture(x, alpha_bar):
+    a = alpha_bar
+    comps = [scipy.stats.multivariate_normal(math.sqrt(a) * m.numpy(), (a * s**2 + 1 - a) * np.eye(2))
+             for m, s in zip(MIX.means, MIX.stds.tolist(), strict=True)]
+    dens = np.stack([w * c.pdf(x.numpy()) for w, c in zip(MIX.weights.tolist(), comps, strict=True)], 1)
+    np.testing.assert_allclose(G.mixture_log_prob(MIX, x, a).numpy(), np.log(dens.sum(1)), rtol=1e-10)
+    labels = torch.arange(40) % 3
+    own = (MIX.classes[None, :] == labels[:, None]).numpy()
+    ref = np.log((dens * own).sum(1) / (1 / 3))
+    np.testing.assert_allclose(G.mixture_log_prob(MIX, x, a, labels).numpy(), ref, rtol=1e-10)
+
+
+def test_class_posterior_is_normalised_and_bayes(x):
+    lp = G.class_log_posterior(MIX, x, 0.3)
+    np.testing.assert_allclose(torch.logsumexp(lp, 1).numpy(), 0.0, atol=1e-12)
+    for c in range(3):
+        labels = torch.full((40,), c)
+        bayes = (G.mixture_log_prob(MIX, x, 0.3, labels) + math.log(1 / 3) - G.mixture_log_prob(MIX, x, 0.3))
+        np.testing.assert_allclose(lp[:, c].numpy(), bayes.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("alpha_bar", [1.0, 0.5, 0.05])
+def test_score_is_the_gradient_of_the_log_density(x, alpha_bar):
+    auto = _autograd_grad(lambda z: G.mixture_log_prob(MIX, z, alpha_bar), x)
+    np.testing.assert_allclose(G.mixture_score(MIX, x, alpha_bar).numpy(), auto.numpy(), atol=1e-10)
+    labels = torch.arange(40) % 3
+    auto_c = _autograd_grad(lambda z: G.mixture_log_prob(MIX, z, alpha_bar, labels), x)
+    np.testing.assert_allclose(G.mixture_score(MIX, x, alpha_bar, labels).numpy(), auto_c.numpy(), atol=1e-10)
+
+
+def test_bayes_rule_on_scores(x):
+    """grad log p_t(x | c) = grad log p_t(x) + grad log p_t(c | x), equation eq-bayes-score."""
+    labels = torch.arange(40) % 3
+    post = _autograd_grad(lambda z: G.class_log_posterior(MIX, z, 0.6).gather(1, labels[:, None]), x)
+    lhs = G.mixture_score(MIX, x, 0.6, labels)
+    rhs = G.mixture_score(MIX, x, 0.6) + post
+    np.testing.assert_allclose(lhs.numpy(), rhs.numpy(), atol=1e-10)
+
+
+def test_extreme_inputs_stay_finite():
+    far = torch.tensor([[1e3, -1e3], [50.0, 0.0]], dtype=torch.float64)
+    assert torch.isfinite(G.mixture_log_prob(MIX, far)).all()
+    assert torch.isfinite(G.class_log_posterior(MIX, far)).all()
+    assert torch.isfinite(G.mixture_score(MIX, far, 0.99, torch.tensor([0, 1]))).all()
+    assert torch.isfinite(G.tilted_log_prob(MIX, far, 0.5, torch.tensor([0, 2]), 30.0)).all()
+
+
+# ---------------------------------------------------------------- guidance formulas
+
+
+def test_cfg_limits_are_exact():
+    g = torch.Generator().manual_seed(0)
+    u, c = torch.randn(7, 2, generator=g), torch.randn(7, 2, generator=g)
+    assert torch.equal(G.cfg_combine(u, c, 0.0), u)
+    assert torch.equal(G.cfg_combine(u, c, 1.0), c)
+    torch.testing.assert_close(G.cfg_combine(u, c, 3.0), u + 3.0 * (c - u), rtol=0, atol=1e-6)
+
+
+def test_cfg_per_sample_scale_matches_scalar_calls():
+    g = torch.Generator().manual_seed(1)
+    u, c = torch.randn(3, 2, generator=g), torch.randn(3, 2, generator=g)
+    s = torch.tensor([0.0, 1.0, 5.0])
+    out = G.cfg_combine(u, c, s)
+    for i in range(3):
+        torch.testing.assert_close(out[i], G.cfg_combine(u[i:i + 1], c[i:i + 1], float(s[i]))[0])
+
+
+@settings(max_examples=30, deadline=None)
+@given(scale=st.floats(-2.0, 12.0), alpha_bar=st.floats(0.01, 0.99), seed=st.integers(0, 1000))
+def test_guided_eps_is_the_score_of_the_tilt(scale, alpha_bar, seed):
+    """eps_uncond + s (eps_cond - eps_uncond) = -sqrt(1 - ab) grad [log p_t(x) + s log p_t(c|x)] for all s, t."""
+    x = torch.from_numpy(np.random.default_rng(seed).normal(scale=2.0, size=(6, 2)))
+    labels = torch.tensor([0, 1, 2, 0, 1, 2])
+    guided = G.cfg_combine(G.mixture_eps(MIX, x, alpha_bar), G.mixture_eps(MIX, x, alpha_bar, labels), scale)
+    tilt = _autograd_grad(lambda z: G.tilted_log_prob(MIX, z, alpha_bar, labels, scale), x)
+    np.testing.assert_allclose(guided.numpy(), (-math.sqrt(1 - alpha_bar) * tilt).numpy(), atol=1e-9)
+
+
+def test_classifier_guidance_with_the_exact_classifier_is_cfg(x):
+    labels = torch.arange(40) % 3
+    ab = 0.35
+    grad = _autograd_grad(lambda z: G.class_log_posterior(MIX, z, ab).gather(1, labels[:, None]), x)
+    for s in [0.0, 1.0, 4.0]:
+        cg = G.classifier_guidance(G.mixture_eps(MIX, x, ab), grad, s, ab)
+        cfg = G.cfg_combine(G.mixture_eps(MIX, x, ab), G.mixture_eps(MIX, x, ab, labels), s)
+        np.testing.assert_allclose(cg.numpy(), cfg.numpy(), atol=1e-10)
+
+
+def test_noised_tilt_matches_the_guided_score_only_at_s_0_and_1():
+    x = torch.tensor([[0.3, -0.2], [1.5, 0.5], [-1.0, 1.2]], dtype=torch.float64)
+    ab = 0.5
+    for s, labels in [(0.0, None), (1.0, torch.zeros(3, dtype=torch.long))]:
+        quad = G.noised_tilt_score(MIX, x, ab, 0, s)
+        np.testing.assert_allclose(quad.numpy(), G.mixture_score(MIX, x, ab, labels).numpy(), atol=1e-6)
+    labels = torch.zeros(3, dtype=torch.long)
+    guided = _autograd_grad(lambda z: G.tilted_log_prob(MIX, z, ab, labels, 4.0), x)
+    gap = (G.noised_tilt_score(MIX, x, ab, 0, 4.0) - guided).norm(dim=1).max()
+    assert gap > 0.1, "at intermediate noise the guided score is not the noised tilt's score"
+    # ... and at almost no noise the two agree
+    tiny = 1 - 1e-3
+    guided_tiny = _autograd_grad(lambda z: G.tilted_log_prob(MIX, z, tiny, labels, 4.0), x)
+    quad_tiny = G.noised_tilt_score(MIX, x, tiny, 0, 4.0, grid_size=401)
+    assert (quad_tiny - guided_tiny).norm(dim=1).max() < 0.05 * guided_tiny.norm(dim=1).max()
+
+
+# ---------------------------------------------------------------- denoisers and sampling
+
+
+def test_mixture_denoiser_uses_the_null_label_for_the_unconditional_prediction(x):
+    den = G.MixtureDenoiser(MIX, AB)
+    labels = torch.tensor([0, 3, 2, 3] * 10)
+    out = den(x, 20, labels)
+    ab = float(AB[20])
+    null = labels == 3
+    torch.testing.assert_close(out[null], G.mixture_eps(MIX, x[null], ab))
+    torch.testing.assert_close(out[~null], G.mixture_eps(MIX, x[~null], ab, labels[~null]))
+
+
+def test_exact_guided_sampling_adherence_rises_with_scale():
+    den = G.MixtureDenoiser(MIX, AB)
+    labels = torch.arange(3).repeat_interleave(100)
+    adh = {s: G.class_adherence(MIX, G.guided_sample(den, labels, s, AB, n_steps=15), labels)
+           for s in [0.0, 1.0, 4.0]}
+    data, data_labels = MIX.sample(3000, seed=1)
+    bayes_acc = G.class_adherence(MIX, data, data_labels)
+    assert abs(adh[0.0] - 1 / 3) < 0.1           # unconditional: the class prior
+    assert abs(adh[1.0] - bayes_acc) < 0.08       # conditional: the Bayes accuracy of real data
+    assert adh[4.0] > 0.97
+    again = G.guided_sample(den, labels[:5], 2.0, AB, n_steps=5, seed=3)
+    assert torch.equal(again, G.guided_sample(den, labels[:5], 2.0, AB, n_steps=5, seed=3))
+
+
+def test_training_the_conditional_denoiser_and_classifier_reduces_loss():
+    data, labels = MIX.sample(2000, seed=0)
+    model, hist = G.train_conditional_denoiser(data, labels, 3, AB, steps=150, hidden=32, progress=False)
+    assert np.mean(hist["loss"][-20:]) < np.mean(hist["loss"][:20])
+    assert model.null_label == 3
+    eps = model(torch.zeros(4, 2), 10, torch.tensor([0, 1, 2, 3]))
+    assert eps.shape == (4, 2) and torch.isfinite(eps).all()
+    x = G.guided_sample(model, torch.tensor([0, 1]), 3.0, AB, n_steps=5)
+    assert x.shape == (2, 2) and torch.isfinite(x).all()
+    clf, chist = G.train_noisy_classifier(data, labels, 3, AB, steps=150, hidden=32, progress=False)
+    assert np.mean(chist["loss"][-20:]) < math.log(3)
+    x = G.classifier_guided_sample(model, clf, torch.tensor([0, 1]), 3.0, AB, n_steps=5)
+    assert x.shape == (2, 2) and torch.isfinite(x).all()
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def test_metrics_on_real_data():
+    data, labels = MIX.sample(20_000, seed=2)
+    tau = G.support_threshold(MIX, mass=0.99, n=20_000, seed=5)
+    assert abs(G.off_support_fraction(MIX, data, tau) - 0.01) < 0.004
+    post = G.class_log_posterior(MIX, data).exp()
+    bayes_acc = float(post.max(1).values.mean())   # the Bayes accuracy, E[max_c p(c|x)]
+    assert abs(G.class_adherence(MIX, data, labels) - bayes_acc) < 0.01
+    # diversity of class 0 against the closed form tr Cov of its mixture
+    means, stds, w = MIX.class_components(0)
+    mean = (w[:, None] * means).sum(0)
+    trace = float((w * (2 * stds**2 + (means**2).sum(1))).sum() - (mean**2).sum())
+    assert abs(G.diversity(data[labels == 0]) - math.sqrt(trace)) < 0.02
+
+
+def test_diversity_is_rms_distance_to_mean():
+    x = torch.tensor([[0.0, 0.0], [3.0, 4.0]])
+    assert G.diversity(x) == pytest.approx(2.5)
+    assert G.diversity(torch.ones(5, 2)) == 0.0
+
+
+def test_widget_spec_corners_are_finite_and_fast():
+    (spec,) = G.widget_specs(n_per_class=30, n_steps=8)
+    for values in spec.corners():
+        numbers, fig = spec.callback(**values)
+        assert all(np.isfinite(v) for v in numbers.values())
+        assert fig.axes and fig.axes[0].collections
+
+
+# ---------------------------------------------------------------- bad input names the argument
+
+
+def test_bad_inputs_name_the_argument():
+    x = torch.zeros(3, 2, dtype=torch.float64)
+    labels = torch.tensor([0, 1, 2])
+    nan = torch.tensor([[0.0, float("nan")]] * 3, dtype=torch.float64)
+    # wrong shape
+    with pytest.raises(ValueError, match="x"):
+        G.mixture_log_prob(MIX, torch.zeros(3, 3))
+    with pytest.raises(ValueError, match="labels"):
+        G.mixture_score(MIX, x, 0.5, torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="eps_uncond and eps_cond"):
+        G.cfg_combine(torch.zeros(3, 2), torch.zeros(2, 2), 1.0)
+    with pytest.raises(ValueError, match="eps_uncond and grad_log_prob"):
+        G.classifier_guidance(torch.zeros(3, 2), torch.zeros(3, 1), 1.0, 0.5)
+    with pytest.raises(ValueError, match="scale"):
+        G.cfg_combine(torch.zeros(3, 2), torch.zeros(3, 2), torch.ones(2))
+    with pytest.raises(ValueError, match="x"):
+        G.diversity(torch.zeros(3))
+    with pytest.raises(ValueError, match="stds"):
+        G.LabelledMixture(MIX.means, MIX.stds[:2], MIX.weights, MIX.classes, 3)
+    # NaN / infinite
+    for bad in [float("nan"), float("inf")]:
+        with pytest.raises(ValueError, match="scale"):
+            G.cfg_combine(torch.zeros(3, 2), torch.zeros(3, 2), bad)
+        with pytest.raises(ValueError, match="scale"):
+            G.tilted_log_prob(MIX, x, 0.5, labels, bad)
+        with pytest.raises(ValueError, match="scale"):
+            G.classifier_guidance(torch.zeros(3, 2), torch.zeros(3, 2), bad, 0.5)
+        with pytest.raises(ValueError, match="scale"):
+            G.guided_sample(G.MixtureDenoiser(MIX, AB), labels, bad, AB, n_steps=2)
+    with pytest.raises(ValueError, match="x"):
+        G.mixture_score(MIX, nan)
+    with pytest.raises(ValueError, match="eps_cond"):
+        G.cfg_combine(torch.zeros(3, 2), nan.float(), 1.0)
+    with pytest.raises(ValueError, match="x"):
+        G.off_support_fraction(MIX, nan, -5.0)
+    with pytest.raises(ValueError, match="threshold"):
+        G.off_support_fraction(MIX, x, float("nan"))
+    # out of range
+    with pytest.raises(ValueError, match="labels"):
+        G.class_adherence(MIX, x, torch.tensor([0, 1, 3]))
+    with pytest.raises(ValueError, match="labels"):
+        G.guided_sample(G.MixtureDenoiser(MIX, AB), torch.tensor([0, 3]), 1.0, AB)
+    with pytest.raises(ValueError, match="labels"):
+        G.mixture_log_prob(MIX, x, 1.0, torch.tensor([0, -1, 2]))
+    with pytest.raises(ValueError, match="alpha_bar"):
+        G.mixture_eps(MIX, x, 1.0)
+    with pytest.raises(ValueError, match="alpha_bar"):
+        G.class_log_posterior(MIX, x, 1.5)
+    with pytest.raises(ValueError, match="mass"):
+        G.support_threshold(MIX, mass=1.0)
+    with pytest.raises(ValueError, match="label"):
+        G.noised_tilt_score(MIX, x, 0.5, 3, 1.0)
+    with pytest.raises(ValueError, match="p_uncond"):
+        G.train_conditional_denoiser(x, labels, 3, AB, p_uncond=1.5, steps=1, progress=False)
+    with pytest.raises(ValueError, match="labels"):
+        G.train_noisy_classifier(x, torch.tensor([0, 1, 5]), 3, AB, steps=1, progress=False)
+    with pytest.raises(ValueError, match="n_steps"):
+        G.guided_sample(G.MixtureDenoiser(MIX, AB), labels, 1.0, AB, n_steps=0)
+    with pytest.raises(ValueError, match="weights"):
+        G.LabelledMixture(MIX.means, MIX.stds, MIX.weights * 2, MIX.classes, 3)
+    with pytest.raises(ValueError, match="classes"):
+        G.LabelledMixture(MIX.means, MIX.stds, MIX.weights, MIX.classes, 4)
+    with pytest.raises(ValueError, match="label"):
+        G.guidance_view(1.0, 5, {"mix": MIX})
+    with pytest.raises(TypeError, match="labels"):
+        G.class_adherence(MIX, x, [0, 1, 2])
