@@ -719,7 +719,7 @@ def train_eps_model(model: torch.nn.Module, data: torch.Tensor, alphas_cumprod: 
         opt.step()
         sched.step()
         history["step"].append(step)
-        history["loss"].append(float(loss))
+        history["loss"].append(loss.item())
     model.eval()
     return history
 
