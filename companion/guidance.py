@@ -657,7 +657,7 @@ def train_conditional_denoiser(x: torch.Tensor, labels: torch.Tensor, n_classes:
         loss.backward()
         opt.step()
         sched.step()
-        history["loss"].append(float(loss))
+        history["loss"].append(loss.item())
     model.eval()
     return model, history
 
@@ -731,7 +731,7 @@ def train_noisy_classifier(x: torch.Tensor, labels: torch.Tensor, n_classes: int
         opt.zero_grad()
         loss.backward()
         opt.step()
-        history["loss"].append(float(loss))
+        history["loss"].append(loss.item())
     clf.eval()
     return clf, history
 

@@ -16,6 +16,15 @@ MIX = G.ring_mixture()
 AB = alphas_cumprod(linear_beta_schedule(50, 1e-3, 0.2))
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """These models are tiny: one intra-op thread avoids synchronisation overhead on a shared CPU."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture
 def x():
     return torch.from_numpy(np.random.default_rng(3).normal(scale=1.8, size=(40, 2)))
@@ -101,7 +110,7 @@ def test_cfg_per_sample_scale_matches_scalar_calls():
 @settings(max_examples=30, deadline=None)
 @given(scale=st.floats(-2.0, 12.0), alpha_bar=st.floats(0.01, 0.99), seed=st.integers(0, 1000))
 def test_guided_eps_is_the_score_of_the_tilt(scale, alpha_bar, seed):
-    """eps_uncond + s (eps_cond - eps_uncond) = -sqrt(1 - ab) grad [log p_t(x) + s log p_t(c|x)] for all s, t."""
+    """u + s (c - u) = -sqrt(1 - ab) grad [log p_t(x) + s log p_t(c|x)], all s, t."""
     x = torch.from_numpy(np.random.default_rng(seed).normal(scale=2.0, size=(6, 2)))
     labels = torch.tensor([0, 1, 2, 0, 1, 2])
     guided = G.cfg_combine(G.mixture_eps(MIX, x, alpha_bar), G.mixture_eps(MIX, x, alpha_bar, labels), scale)
@@ -124,7 +133,7 @@ def test_noised_tilt_matches_the_guided_score_only_at_s_0_and_1():
     ab = 0.5
     for s, labels in [(0.0, None), (1.0, torch.zeros(3, dtype=torch.long))]:
         quad = G.noised_tilt_score(MIX, x, ab, 0, s)
-        np.testing.assert_allclose(quad.numpy(), G.mixture_score(MIX, x, ab, labels).numpy(), atol=1e-6)
+        np.testing.assert_allclose(quad.numpy(), G.mixture_score(MIX, x, ab, labels).numpy(), atol=2e-5)
     labels = torch.zeros(3, dtype=torch.long)
     guided = _autograd_grad(lambda z: G.tilted_log_prob(MIX, z, ab, labels, 4.0), x)
     gap = (G.noised_tilt_score(MIX, x, ab, 0, 4.0) - guided).norm(dim=1).max()
@@ -165,14 +174,14 @@ def test_exact_guided_sampling_adherence_rises_with_scale():
 
 def test_training_the_conditional_denoiser_and_classifier_reduces_loss():
     data, labels = MIX.sample(2000, seed=0)
-    model, hist = G.train_conditional_denoiser(data, labels, 3, AB, steps=150, hidden=32, progress=False)
+    model, hist = G.train_conditional_denoiser(data, labels, 3, AB, steps=60, hidden=16, progress=False)
     assert np.mean(hist["loss"][-20:]) < np.mean(hist["loss"][:20])
     assert model.null_label == 3
     eps = model(torch.zeros(4, 2), 10, torch.tensor([0, 1, 2, 3]))
     assert eps.shape == (4, 2) and torch.isfinite(eps).all()
     x = G.guided_sample(model, torch.tensor([0, 1]), 3.0, AB, n_steps=5)
     assert x.shape == (2, 2) and torch.isfinite(x).all()
-    clf, chist = G.train_noisy_classifier(data, labels, 3, AB, steps=150, hidden=32, progress=False)
+    clf, chist = G.train_noisy_classifier(data, labels, 3, AB, steps=60, hidden=16, progress=False)
     assert np.mean(chist["loss"][-20:]) < math.log(3)
     x = G.classifier_guided_sample(model, clf, torch.tensor([0, 1]), 3.0, AB, n_steps=5)
     assert x.shape == (2, 2) and torch.isfinite(x).all()
@@ -182,9 +191,9 @@ def test_training_the_conditional_denoiser_and_classifier_reduces_loss():
 
 
 def test_metrics_on_real_data():
-    data, labels = MIX.sample(20_000, seed=2)
-    tau = G.support_threshold(MIX, mass=0.99, n=20_000, seed=5)
-    assert abs(G.off_support_fraction(MIX, data, tau) - 0.01) < 0.004
+    data, labels = MIX.sample(10_000, seed=2)
+    tau = G.support_threshold(MIX, mass=0.99, n=10_000, seed=5)
+    assert abs(G.off_support_fraction(MIX, data, tau) - 0.01) < 0.005
     post = G.class_log_posterior(MIX, data).exp()
     bayes_acc = float(post.max(1).values.mean())   # the Bayes accuracy, E[max_c p(c|x)]
     assert abs(G.class_adherence(MIX, data, labels) - bayes_acc) < 0.01
@@ -192,7 +201,7 @@ def test_metrics_on_real_data():
     means, stds, w = MIX.class_components(0)
     mean = (w[:, None] * means).sum(0)
     trace = float((w * (2 * stds**2 + (means**2).sum(1))).sum() - (mean**2).sum())
-    assert abs(G.diversity(data[labels == 0]) - math.sqrt(trace)) < 0.02
+    assert abs(G.diversity(data[labels == 0]) - math.sqrt(trace)) < 0.03
 
 
 def test_diversity_is_rms_distance_to_mean():
