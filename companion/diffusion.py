@@ -11,8 +11,10 @@ import math
 
 import torch
 
+from .plotting import new_figure
 from .validation import (
     check_array,
+    check_choice,
     check_in_range,
     check_int,
     check_positive,
@@ -46,6 +48,15 @@ __all__ = [
     "ddpm_sample",
     "ddim_timesteps",
     "ddim_sample",
+    "ring_gmm",
+    "beta_schedule",
+    "NOISED_SLIDERS",
+    "noised_data_view",
+    "SAMPLING_SLIDERS",
+    "sampling_steps_view",
+    "noising_widget_spec",
+    "sampling_widget_spec",
+    "widget_specs",
 ]
 
 
@@ -673,7 +684,7 @@ def simple_loss(eps_model, x0: torch.Tensor, t: torch.Tensor | int, eps: torch.T
 
 
 def train_eps_model(model: torch.nn.Module, data: torch.Tensor, alphas_cumprod: torch.Tensor, *,
-                    steps: int = 2000, batch_size: int = 256, lr: float = 2e-3, device: str = "cpu",
+                    steps: int = 2000, batch_size: int = 256, lr: float = 3e-3, device: str = "cpu",
                     seed: int = 0, progress: bool = True) -> dict[str, list[float]]:
     r"""Fit ``model`` to predict the noise by minimising :func:`simple_loss` with Adam.
 
@@ -845,3 +856,199 @@ def ddim_sample(eps_model, alphas_cumprod: torch.Tensor, shape: tuple[int, ...],
             x = x + sigma * torch.randn(shape, generator=gen, dtype=dtype).to(device)
         traj.append(x)
     return (x, torch.stack(traj)) if return_trajectory else x
+
+
+# ---------------------------------------------------------------------------------------------
+# The chapter's data, schedules and widgets.
+# ---------------------------------------------------------------------------------------------
+
+
+def ring_gmm(K: int = 8, radius: float = 2.0, std: float = 0.25):
+    """The chapter's 2-D data: ``K`` equal-weight isotropic Gaussians evenly spaced on a circle.
+
+    Returns:
+        ``(means, stds, weights)``: shapes ``(K, 2)``, ``(K,)``, ``(K,)``, float64.
+
+    Example:
+        >>> means, stds, weights = ring_gmm(4)
+        >>> means.shape, float(weights.sum())
+        (torch.Size([4, 2]), 1.0)
+    """
+    K = check_int(K, "K", low=1)
+    radius = check_scalar(radius, "radius", low=0.0)
+    std = check_scalar(std, "std", low=0.0, closed=(False, True))
+    angle = torch.arange(K, dtype=torch.float64) * 2.0 * math.pi / K
+    means = radius * torch.stack([torch.cos(angle), torch.sin(angle)], dim=1)      # (K, 2)
+    return means, torch.full((K,), std, dtype=torch.float64), torch.full((K,), 1.0 / K, dtype=torch.float64)
+
+
+def beta_schedule(name: str, T: int) -> torch.Tensor:
+    """A named schedule for ``T`` steps: ``"linear"`` or ``"cosine"``.
+
+    ``"linear"`` rescales Ho et al.'s 1000-step endpoints by ``1000 / T``
+    (``beta`` from ``0.1 / T`` to ``20 / T``, capped below 1), so that the total noise, and
+    :math:`\\bar\\alpha_{T-1}`, stay about the same when ``T`` is small.
+
+    Example:
+        >>> float(beta_schedule("linear", 100)[-1])
+        0.2
+    """
+    check_choice(name, "name", ["linear", "cosine"])
+    T = check_int(T, "T", low=1)
+    if name == "cosine":
+        return cosine_beta_schedule(T)
+    return linear_beta_schedule(T, min(0.1 / T, 0.5), min(20.0 / T, 0.999))
+
+
+#: Slider ranges for :func:`noised_data_view`: ``t`` every 9 steps of 100, and the schedule.
+NOISED_SLIDERS = {"t": (0, 99, 9, 27), "schedule": ("options", ["linear", "cosine"], "linear")}
+
+
+def noised_data_view(t: int, schedule: str, *, x0: torch.Tensor, eps: torch.Tensor,
+                     schedules: dict[str, torch.Tensor]):
+    r"""Data noised in closed form (equation ``eq-q-sample``) at step ``t``, with the schedule's curves.
+
+    Args:
+        t: the step, an index into the schedules.
+        schedule: a key of ``schedules``.
+        x0: clean 2-D data, shape ``(n, 2)``; eps: fixed noise, the same shape.
+        schedules: ``{name: alphas_cumprod}``, each of shape ``(T,)``.
+
+    Returns:
+        ``(numbers, fig)`` with ``numbers = {"alpha_bar": ..., "SNR": ...}``.
+    """
+    check_choice(schedule, "schedule", list(schedules))
+    ab = _check_ab(schedules[schedule])
+    t = check_int(t, "t", low=0, high=ab.shape[0] - 1)
+    x_t = q_sample(x0, t, eps, ab)
+    a = float(ab[t])
+    numbers = {"alpha_bar": a, "SNR": a / (1.0 - a) if a < 1 else math.inf}
+    fig, (ax_x, ax_ab, ax_snr) = new_figure(3, width=8.4, height=2.7)
+    ax_x.scatter(x_t[:, 0], x_t[:, 1], s=2, alpha=0.5, linewidths=0)
+    ax_x.set_xlim(-4, 4)
+    ax_x.set_ylim(-4, 4)
+    ax_x.set_aspect("equal")
+    ax_x.set_title(f"$x_t$ at t = {t} ({schedule})", fontsize=9)
+    steps = torch.arange(ab.shape[0])
+    for name, curve in schedules.items():
+        width = 2.0 if name == schedule else 1.0
+        ax_ab.plot(steps, curve, lw=width, label=name)
+        ax_snr.plot(steps, torch.log10(curve / (1.0 - curve)), lw=width, label=name)
+    ax_ab.axvline(t, color="k", lw=0.8, ls=":")
+    ax_snr.axvline(t, color="k", lw=0.8, ls=":")
+    ax_ab.set_title(r"$\bar\alpha_t$", fontsize=9)
+    ax_snr.set_title(r"$\log_{10}\mathrm{SNR}_t$", fontsize=9)
+    ax_ab.set_xlabel("t")
+    ax_snr.set_xlabel("t")
+    ax_ab.legend(fontsize=8)
+    return numbers, fig
+
+
+#: Slider options for :func:`sampling_steps_view`: network evaluations and DDIM's ``eta``.
+SAMPLING_SLIDERS = {"steps": ("options", [5, 10, 20, 50, 100], 20), "eta": ("options", [0.0, 1.0], 0.0)}
+
+
+def sampling_steps_view(steps: int, eta: float, *, table: dict, reference: torch.Tensor):
+    """Samples drawn with ``steps`` network evaluations, against held-out data.
+
+    Args:
+        steps, eta: a key ``(steps, eta)`` of ``table``.
+        table: ``{(steps, eta): (samples (n, 2), energy distance)}``, precomputed by
+            :func:`widget_specs` with :func:`ddim_sample` (``eta = 1`` with all steps is DDPM).
+        reference: held-out data, shape ``(m, 2)``.
+
+    Returns:
+        ``(numbers, fig)`` with ``numbers = {"energy distance": ...}``.
+    """
+    key = (steps, float(eta))
+    if key not in table:
+        raise ValueError(f"steps and eta: expected one of {sorted(table)}, got {key}")
+    samples, ed = table[key]
+    fig, (ax_s, ax_q) = new_figure(2, width=6.4, height=2.8)
+    ax_s.scatter(reference[:, 0], reference[:, 1], s=2, alpha=0.3, color="C7", linewidths=0, label="held-out")
+    ax_s.scatter(samples[:, 0], samples[:, 1], s=2, alpha=0.6, color="C0", linewidths=0, label="samples")
+    ax_s.set_xlim(-3.5, 3.5)
+    ax_s.set_ylim(-3.5, 3.5)
+    ax_s.set_aspect("equal")
+    ax_s.set_title(f"{steps} steps, eta = {eta:g}", fontsize=9)
+    for e in sorted({k[1] for k in table}):
+        xs = sorted(k[0] for k in table if k[1] == e)
+        ax_q.plot(xs, [table[(s, e)][1] for s in xs], marker="o", ms=3, label=f"eta = {e:g}")
+    ax_q.plot([steps], [ed], marker="o", ms=8, mfc="none", color="k")
+    ax_q.set_xscale("log")
+    ax_q.set_yscale("log")
+    ax_q.set_xlabel("network evaluations")
+    ax_q.set_title("energy distance to held-out data", fontsize=9)
+    ax_q.legend(fontsize=8)
+    return {"energy distance": float(ed)}, fig
+
+
+def noising_widget_spec(T: int = 100, n: int = 1000, seed: int = 0):
+    """The widget of :func:`noised_data_view`: :func:`ring_gmm` data, both schedules of ``T`` steps."""
+    from functools import partial
+
+    from .widgets import WidgetSpec
+
+    T = check_int(T, "T", low=NOISED_SLIDERS["t"][1] + 1)
+    n = check_int(n, "n", low=1)
+    gen = torch.Generator().manual_seed(check_int(seed, "seed", low=0))
+    x0 = gmm_sample(n, *ring_gmm(), generator=gen)
+    eps = torch.randn(n, 2, generator=gen, dtype=torch.float64)
+    schedules = {name: alphas_cumprod(beta_schedule(name, T)) for name in ("linear", "cosine")}
+    return WidgetSpec("diffusion-noising", partial(noised_data_view, x0=x0, eps=eps, schedules=schedules),
+                      NOISED_SLIDERS)
+
+
+def sampling_widget_spec(model, alphas_cumprod: torch.Tensor, reference: torch.Tensor, seed: int = 0):
+    """The widget of :func:`sampling_steps_view`: runs :func:`ddim_sample` once per slider value.
+
+    Args:
+        model: a trained noise predictor ``(x_t, t) -> eps`` for 2-D data.
+        alphas_cumprod: the schedule it was trained with, shape ``(T,)``, ``T >= 100``.
+        reference: held-out data, shape ``(n, 2)``; as many samples are drawn.
+        seed: seeds the sampler.
+    """
+    from functools import partial
+
+    from .metrics import energy_distance
+    from .widgets import WidgetSpec
+
+    ab = _check_ab(alphas_cumprod)
+    reference = check_array(reference, "reference", shape=(None, 2))
+    reference = torch.as_tensor(reference, dtype=torch.float64)
+    table = {}
+    for steps in SAMPLING_SLIDERS["steps"][1]:
+        for eta in SAMPLING_SLIDERS["eta"][1]:
+            x = ddim_sample(model, ab, (reference.shape[0], 2), steps, eta=eta, seed=seed).double()
+            table[(steps, eta)] = (x, energy_distance(x, reference))
+    return WidgetSpec("diffusion-sampling-steps",
+                      partial(sampling_steps_view, table=table, reference=reference), SAMPLING_SLIDERS)
+
+
+def widget_specs(model: torch.nn.Module | None = None, *, T: int = 100, n: int = 1000, seed: int = 0,
+                 train_steps: int = 1200, progress: bool = False) -> list:
+    """The chapter's widgets, with their state precomputed.
+
+    Args:
+        model: a trained noise predictor for :func:`ring_gmm` data with the ``"linear"``
+            schedule of ``T`` steps (see :func:`beta_schedule`); trained here if ``None``.
+        T: number of diffusion steps (>= 100).
+        n: points per scatter plot.
+        seed: seeds data, noise and sampling.
+        train_steps, progress: used only if ``model`` is ``None``.
+
+    Returns:
+        ``[WidgetSpec("diffusion-noising", ...), WidgetSpec("diffusion-sampling-steps", ...)]``.
+    """
+    T = check_int(T, "T", low=100)
+    n = check_int(n, "n", low=2)
+    seed = check_int(seed, "seed", low=0)
+    gen = torch.Generator().manual_seed(seed + 1)
+    means, stds, weights = ring_gmm()
+    ab = alphas_cumprod(beta_schedule("linear", T))
+    if model is None:
+        model = EpsMLP(2, hidden=64)
+        train_eps_model(model, gmm_sample(20_000, means, stds, weights, gen), ab, steps=train_steps,
+                        lr=3e-3, seed=seed, progress=progress)
+    reference = gmm_sample(n, means, stds, weights, gen)
+    return [noising_widget_spec(T, n, seed), sampling_widget_spec(model, ab, reference, seed)]

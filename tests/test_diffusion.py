@@ -411,3 +411,29 @@ def test_samplers_and_training_reject_bad_inputs():
         Df.EpsMLP(2, 8, 4)(torch.zeros(3, 3), torch.zeros(3, dtype=torch.long))
     with pytest.raises(ValueError, match="dim: expected an even"):
         Df.timestep_embedding(torch.arange(3), 5)
+
+
+# --- widgets ---------------------------------------------------------------------------------------
+
+def test_widget_callbacks_at_every_corner():
+    torch.manual_seed(0)
+    specs = Df.widget_specs(model=Df.EpsMLP(2, hidden=8, emb_dim=4), n=100)
+    assert [s.name for s in specs] == ["diffusion-noising", "diffusion-sampling-steps"]
+    for spec in specs:
+        assert len(spec.grid()) <= 200
+        for values in spec.corners() + [spec.defaults()]:
+            numbers, fig = spec.callback(**values)
+            assert numbers and all(np.isfinite(v) for v in numbers.values()), (spec.name, values)
+            assert fig.axes and any(ax.has_data() for ax in fig.axes)
+
+
+def test_noised_view_reports_the_schedule():
+    spec = Df.noising_widget_spec(n=50)
+    numbers, _ = spec.callback(t=0, schedule="linear")
+    ab = Df.alphas_cumprod(Df.beta_schedule("linear", 100))
+    assert numbers["alpha_bar"] == pytest.approx(float(ab[0]))
+    assert numbers["SNR"] == pytest.approx(float(ab[0] / (1 - ab[0])))
+    with pytest.raises(ValueError, match="schedule"):
+        spec.callback(t=0, schedule="quadratic")
+    with pytest.raises(ValueError, match="t: expected an integer <= 99"):
+        spec.callback(t=100, schedule="linear")
