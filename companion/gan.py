@@ -13,7 +13,6 @@ see and to count (:func:`mode_coverage`).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,11 +50,12 @@ __all__ = [
     "Discriminator",
     "train_gan",
     "GANRun",
-    # "LOSS_SLIDERS",
-    # "generator_loss_view",
-    # "DYNAMICS_SETTINGS",
-    # "training_dynamics_view",
-    # "widget_specs",
+    "LOSS_SLIDERS",
+    "generator_loss_view",
+    "DYNAMICS_SETTINGS",
+    "dynamics_runs",
+    "training_dynamics_view",
+    "widget_specs",
 ]
 
 GENERATOR_LOSSES = ("non_saturating", "saturating")
@@ -71,11 +71,8 @@ def ring_centers(n_modes: int = 8, radius: float = 2.0) -> np.ndarray:
         ``centers``, shape ``(n_modes, 2)``, float64.
 
     Example:
-        >>> ring_centers(4, 1.0).round(6) + 0.0
-        array([[ 1.,  0.],
-               [ 0.,  1.],
-               [-1.,  0.],
-               [-0., -1.]])
+        >>> (ring_centers(4, 1.0).round(6) + 0.0).tolist()
+        [[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]]
     """
     n_modes = check_int(n_modes, "n_modes", low=1)
     radius = check_scalar(radius, "radius", low=0.0, closed=(False, True))
@@ -123,7 +120,9 @@ def ring_of_gaussians(
 
 
 def _softplus(x: ArrayLike) -> ArrayLike:
-    return F.softplus(x) if is_torch(x) else np.logaddexp(0.0, x)
+    # torch's default threshold (20) switches to softplus(x) = x, a relative error of
+    # exp(-20) ~ 2e-9 in the gradient; at 40 the switch is exact in float64.
+    return F.softplus(x, threshold=40.0) if is_torch(x) else np.logaddexp(0.0, x)
 
 
 def _sigmoid(x: ArrayLike) -> ArrayLike:
@@ -167,9 +166,11 @@ def generator_loss(fake_logits: ArrayLike, kind: str = "non_saturating") -> Arra
     r"""The generator's loss, equations ``eq-gen-saturating`` and ``eq-gen-non-saturating``.
 
     .. math::
-        \mathcal L_G^{\text{sat}} = \frac1m\sum_j \log\big(1 - D(G(z_j))\big) = -\frac1m\sum_j \operatorname{softplus}(l_j),
+        \mathcal L_G^{\text{sat}} = \frac1m\sum_j \log\big(1 - D(G(z_j))\big)
+        = -\frac1m\sum_j \operatorname{softplus}(l_j),
         \qquad
-        \mathcal L_G^{\text{ns}} = -\frac1m\sum_j \log D(G(z_j)) = \frac1m\sum_j \operatorname{softplus}(-l_j).
+        \mathcal L_G^{\text{ns}} = -\frac1m\sum_j \log D(G(z_j))
+        = \frac1m\sum_j \operatorname{softplus}(-l_j).
 
     The saturating loss is the minimax game itself; the non-saturating one has the same
     fixed point but a large gradient where the discriminator rejects fakes.
@@ -208,10 +209,10 @@ def generator_loss_grad(fake_logits: ArrayLike, kind: str = "non_saturating") ->
         kind: ``"non_saturating"`` or ``"saturating"``.
 
     Example:
-        >>> generator_loss_grad(np.array([-100.0, 0.0]), "saturating").round(6) + 0.0
-        array([-0. , -0.5])
-        >>> generator_loss_grad(np.array([-100.0, 0.0])).round(6) + 0.0
-        array([-1. , -0.5])
+        >>> generator_loss_grad(np.array([-100.0, 0.0]), "saturating").round(6).tolist()
+        [-0.0, -0.5]
+        >>> generator_loss_grad(np.array([-100.0, 0.0])).round(6).tolist()
+        [-1.0, -0.5]
     """
     fake_logits = check_array(fake_logits, "fake_logits")
     kind = check_choice(kind, "kind", GENERATOR_LOSSES)
@@ -320,9 +321,9 @@ def js_divergence(p: ArrayLike, q: ArrayLike, dx: float, tol: float = 1e-3) -> f
         tol: tolerance on each density's total mass.
 
     Example:
-        >>> x = np.linspace(0, 4, 4001); dx = x[1] - x[0]
+        >>> x = (np.arange(4000) + 0.5) / 1000; dx = 1e-3     # midpoints of [0, 4]
         >>> p = np.where(x < 1, 1.0, 0.0); q = np.where(x >= 3, 1.0, 0.0)
-        >>> round(js_divergence(p, q, dx, tol=2e-3), 4)   # disjoint supports: log 2
+        >>> round(js_divergence(p, q, dx), 4)   # disjoint supports: log 2
         0.6931
     """
     from scipy.special import xlogy
@@ -385,7 +386,7 @@ def gradient_penalty(
         >>> lin = nn.Linear(2, 1, bias=False)
         >>> _ = lin.weight.data.copy_(torch.tensor([[3.0, 4.0]]))
         >>> critic = lambda x: lin(x).squeeze(-1)
-        >>> float(gradient_penalty(critic, torch.zeros(5, 2), torch.ones(5, 2), weight=1.0))
+        >>> gradient_penalty(critic, torch.zeros(5, 2), torch.ones(5, 2), weight=1.0).item()
         16.0
     """
     if not callable(critic):
@@ -484,7 +485,8 @@ class Generator(nn.Module):
     def __init__(self, latent_dim: int = 2, hidden: int = 64, data_dim: int = 2):
         super().__init__()
         self.latent_dim = check_int(latent_dim, "latent_dim", low=1)
-        self.net = _mlp(self.latent_dim, check_int(hidden, "hidden", low=1), check_int(data_dim, "data_dim", low=1))
+        hidden = check_int(hidden, "hidden", low=1)
+        self.net = _mlp(self.latent_dim, hidden, check_int(data_dim, "data_dim", low=1))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """``z: (batch, latent_dim) -> x: (batch, data_dim)``."""
@@ -553,7 +555,7 @@ def train_gan(
     device: str = "cpu",
     progress: bool = True,
 ) -> GANRun:
-    r"""Train a small GAN by alternating gradient steps, equations ``eq-gan-value`` and ``eq-gen-non-saturating``.
+    r"""Train a small GAN by alternating steps, equations ``eq-gan-value`` and ``eq-gen-non-saturating``.
 
     Each of ``steps`` iterations takes ``d_steps`` Adam steps on :func:`discriminator_loss`
     and ``g_steps`` Adam steps on :func:`generator_loss` of kind ``loss`` (or, with
@@ -640,7 +642,8 @@ def train_gan(
             with torch.no_grad():
                 fake = G(noise())
             if loss == "wgan_gp":
-                d_loss = wasserstein_critic_loss(D(real), D(fake)) + gradient_penalty(D, real, fake, generator=gen)
+                d_loss = (wasserstein_critic_loss(D(real), D(fake))
+                          + gradient_penalty(D, real, fake, generator=gen))
             else:
                 d_loss = discriminator_loss(D(real), D(fake))
             opt_d.zero_grad(set_to_none=True)
@@ -652,9 +655,149 @@ def train_gan(
             opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
             opt_g.step()
-        d_loss_v, g_loss_v = float(d_loss), float(g_loss)
+        d_loss_v, g_loss_v = d_loss.item(), g_loss.item()
         if step % eval_every == 0 or step == steps:
             evaluate(step, d_loss_v, g_loss_v)
     G.eval()
     D.eval()
     return GANRun(G, D, history, settings)
+
+
+# --------------------------------------------------------------------------- widgets
+
+#: Slider range ``name: (min, max, step, default)`` for :func:`generator_loss_view`.
+LOSS_SLIDERS = {"logit": (-10.0, 10.0, 0.5, -4.0)}
+
+
+def generator_loss_view(logit: float):
+    r"""Both generator losses and their gradients at one discriminator logit on a fake.
+
+    Args:
+        logit: the discriminator's logit :math:`l` on a generated sample;
+            :math:`D = \sigma(l)`.
+
+    Returns:
+        ``(numbers, fig)``: ``numbers`` has ``D``, the two losses (equations
+        ``eq-gen-saturating``, ``eq-gen-non-saturating``) and their derivatives in
+        :math:`l` (equation ``eq-gen-grads``); ``fig`` plots them against the logit.
+
+    Example:
+        >>> numbers, fig = generator_loss_view(0.0)
+        >>> numbers["D"], numbers["dL_sat/dl"], numbers["dL_ns/dl"]
+        (0.5, -0.5, -0.5)
+    """
+    logit = check_scalar(logit, "logit")
+    lo, hi = LOSS_SLIDERS["logit"][:2]
+    grid = np.linspace(lo, hi, 201)
+    point = np.array([logit])
+    numbers = {
+        "D": float(_sigmoid(point)[0]),
+        "L_sat": float(generator_loss(point, "saturating")),
+        "L_ns": float(generator_loss(point, "non_saturating")),
+        "dL_sat/dl": float(generator_loss_grad(point, "saturating")[0]),
+        "dL_ns/dl": float(generator_loss_grad(point, "non_saturating")[0]),
+    }
+    fig, (ax_l, ax_g) = new_figure(2, height=2.6, width=7.0)
+    for kind, label, color in (("saturating", r"saturating $\log(1-D)$", "C0"),
+                               ("non_saturating", r"non-saturating $-\log D$", "C1")):
+        loss = -_softplus(grid) if kind == "saturating" else _softplus(-grid)
+        ax_l.plot(grid, loss, color=color, label=label)
+        ax_g.semilogy(grid, np.abs(generator_loss_grad(grid, kind)), color=color)
+    ax_l.plot([logit, logit], [numbers["L_sat"], numbers["L_ns"]], "ko", ms=4)
+    ax_g.plot([logit, logit], [abs(numbers["dL_sat/dl"]), abs(numbers["dL_ns/dl"])], "ko", ms=4)
+    ax_l.set_xlabel("discriminator logit $l$ on a fake")
+    ax_l.set_title(f"loss (D = {numbers['D']:.3g})")
+    ax_l.legend(fontsize=8)
+    ax_g.set_xlabel("discriminator logit $l$ on a fake")
+    ax_g.set_title(r"$|\partial \mathcal{L}_G / \partial l|$")
+    ax_g.set_ylim(1e-5, 2.0)
+    return numbers, fig
+
+
+#: The stored runs of the training-dynamics explorer: learning rates of G and D.
+DYNAMICS_SETTINGS = {"lr_g": (1e-3, 5e-3), "lr_d": (2e-4, 1e-3)}
+
+
+def dynamics_runs(data: ArrayLike, *, steps: int = 1000, seed: int = 0, progress: bool = True,
+                  device: str = "cpu", **kwargs) -> dict:
+    """Train one GAN per pair in :data:`DYNAMICS_SETTINGS` (keys ``(lr_g, lr_d)``).
+
+    The remaining keyword arguments go to :func:`train_gan` (defaults: ``hidden=48``,
+    ``batch_size=128``, ``eval_every=100``).
+    """
+    kwargs = {"hidden": 48, "batch_size": 128, "eval_every": 100, **kwargs}
+    return {(lr_g, lr_d): train_gan(data, steps=steps, lr_g=lr_g, lr_d=lr_d, seed=seed, progress=progress,
+                                    device=device, **kwargs)
+            for lr_g in DYNAMICS_SETTINGS["lr_g"] for lr_d in DYNAMICS_SETTINGS["lr_d"]}
+
+
+def training_dynamics_view(
+    runs: dict, lr_g: float, lr_d: float, checkpoint: int, centers: ArrayLike | None = None
+):
+    """Samples of a stored GAN run at one checkpoint, and its mode coverage over training.
+
+    Args:
+        runs: ``{(lr_g, lr_d): GANRun}``, e.g. from :func:`dynamics_runs`.
+        lr_g, lr_d: which run to show.
+        checkpoint: index into the run's history (0 is the initialisation).
+        centers: mode centres to mark (default: :func:`ring_centers`).
+
+    Returns:
+        ``(numbers, fig)`` with the step, modes covered and high-quality fraction at
+        the checkpoint.
+    """
+    if not isinstance(runs, dict) or not runs:
+        raise TypeError(f"runs: expected a non-empty dict of GANRun, got {type(runs).__name__}")
+    if (lr_g, lr_d) not in runs:
+        raise ValueError(f"lr_g and lr_d: no stored run for {(lr_g, lr_d)}; have {sorted(runs)}")
+    h = runs[(lr_g, lr_d)].history
+    checkpoint = check_int(checkpoint, "checkpoint", low=0, high=len(h["step"]) - 1)
+    centers = ring_centers() if centers is None else check_array(centers, "centers", ndim=2)
+    numbers = {"step": h["step"][checkpoint], "modes_covered": h["modes_covered"][checkpoint],
+               "high_quality": h["high_quality"][checkpoint]}
+    fig, (ax_s, ax_m) = new_figure(2, height=2.8, width=7.0)
+    s = h["samples"][checkpoint]
+    ax_s.scatter(s[:, 0], s[:, 1], s=2, alpha=0.4, color="C0", label="G(z)")
+    ax_s.scatter(centers[:, 0], centers[:, 1], marker="x", color="C3", s=30, label="modes")
+    ax_s.set_xlim(-3, 3)
+    ax_s.set_ylim(-3, 3)
+    ax_s.set_aspect("equal")
+    ax_s.set_title(f"lr_g={lr_g:g}, lr_d={lr_d:g}, step {numbers['step']}", fontsize=9)
+    ax_m.plot(h["step"], h["modes_covered"], "o-", ms=3, color="C0", label="modes covered")
+    ax_m.set_ylim(-0.3, len(centers) + 0.3)
+    ax_m.set_xlabel("step")
+    ax_m.set_ylabel("modes covered", color="C0")
+    ax_q = ax_m.twinx()
+    ax_q.plot(h["step"], h["high_quality"], "s--", ms=3, color="C1")
+    ax_q.set_ylim(-0.02, 1.02)
+    ax_q.set_ylabel("high-quality fraction", color="C1")
+    ax_m.axvline(numbers["step"], color="k", lw=0.8)
+    return numbers, fig
+
+
+def widget_specs(runs: dict | None = None, data: ArrayLike | None = None) -> list[WidgetSpec]:
+    """The chapter's widgets: the generator losses, and the training-dynamics explorer.
+
+    Args:
+        runs: stored runs from :func:`dynamics_runs`; trained here (a few seconds each,
+            on ``data`` or a fresh :func:`ring_of_gaussians`) if not given.
+        data: training data for the runs, shape ``(n, 2)``.
+    """
+    if runs is None:
+        data = ring_of_gaussians(5000, rng=1) if data is None else data
+        runs = dynamics_runs(data, progress=False)
+    n_checkpoints = min(len(r.history["step"]) for r in runs.values())
+
+    def dynamics(lr_g: float, lr_d: float, checkpoint: int):
+        return training_dynamics_view(runs, lr_g, lr_d, checkpoint)
+
+    lr_g_values = sorted({k[0] for k in runs})
+    lr_d_values = sorted({k[1] for k in runs})
+    return [
+        WidgetSpec("gan-generator-losses", generator_loss_view, LOSS_SLIDERS),
+        WidgetSpec("gan-training-dynamics", dynamics, {
+            "lr_g": ("options", lr_g_values, lr_g_values[0]),
+            "lr_d": ("options", lr_d_values, lr_d_values[-1]),
+            "checkpoint": (0, n_checkpoints - 1, 1, n_checkpoints - 1),
+        }),
+    ]
