@@ -42,6 +42,7 @@ __all__ = [
     "FLOW_1D_SLIDERS",
     "flow_1d_view",
     "flow_layers_view",
+    "flow_1d_widget_spec",
     "widget_specs",
 ]
 
@@ -816,6 +817,11 @@ def flow_layers_view(states: Sequence[ArrayLike], layer: int):
     return numbers, fig
 
 
+def flow_1d_widget_spec() -> WidgetSpec:
+    """The 1-D flow widget alone: :func:`flow_1d_view` on :data:`FLOW_1D_SLIDERS` (needs no training)."""
+    return WidgetSpec("flow-1d-density", flow_1d_view, FLOW_1D_SLIDERS)
+
+
 def widget_specs(flow: Flow | None = None, *, n_points: int = 1500, train_steps: int = 150,
                  seed: int = 0) -> list[WidgetSpec]:
     """The chapter's widgets: the 1-D flow (:func:`flow_1d_view`) and the layer-by-layer warp.
@@ -844,6 +850,6 @@ def widget_specs(flow: Flow | None = None, *, n_points: int = 1500, train_steps:
         return flow_layers_view(states, layer)
 
     return [
-        WidgetSpec("flow-1d-density", flow_1d_view, FLOW_1D_SLIDERS),
+        flow_1d_widget_spec(),
         WidgetSpec("flow-layers", layers_view, {"layer": (0, n, 1, n)}),
     ]
