@@ -18,6 +18,7 @@ help:
 	@echo "make book   build the HTML site into book/_build/html"
 	@echo "make test   lint, unit tests + doctests, every notebook (nbval), strict book build"
 	@echo "make lab    open JupyterLab on the book"
+	@echo "make bench  run the benchmarks (chapter times, widget latency, reference comparisons)"
 	@echo "make clean  remove build outputs and .venv"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -71,6 +72,10 @@ test: setup
 	@echo "== stage: book build (a Sphinx warning is an error)"
 	@$(MAKE) --no-print-directory book-strict
 	@$(MAKE) --no-print-directory site-check
+
+# The benchmark suite (not part of `make test`): writes benchmarks/results.{json,md}.
+bench: setup
+	$(BIN)/python benchmarks/run.py
 
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=book $(if $(filter 0,$(shell id -u)),--allow-root,)
