@@ -669,8 +669,8 @@ def train_vae(
         loss.backward()
         opt.step()
         history["step"].append(step)
-        history["loss"].append(float(loss))
-        history["rate"].append(float(rate.mean()))
+        history["loss"].append(loss.item())
+        history["rate"].append(rate.detach().mean().item())
         if val_data is not None and (step % eval_every == 0 or step == steps):
             with torch.no_grad():
                 val = model.elbo(val_data.to(device), generator=gen).mean()
@@ -722,6 +722,7 @@ def linear_vae_optimum(eigenvalues: ArrayLike, beta: float, obs_var: float,
     """
     lam = check_array(eigenvalues, "eigenvalues", ndim=1)
     lam = np.sort(np.asarray(lam.detach().cpu() if is_torch(lam) else lam, dtype=np.float64))[::-1]
+    lam = np.where(np.abs(lam) <= 1e-12 * max(lam[0], 1e-300), 0.0, lam)  # round-off of a PSD spectrum
     check_positive(lam, "eigenvalues", strict=False)
     beta = check_scalar(beta, "beta", low=0.0, closed=(False, True))
     obs_var = check_scalar(obs_var, "obs_var", low=0.0, closed=(False, True))
@@ -768,7 +769,7 @@ def beta_vae_view(beta: float, latent_dim: int, *, eigenvalues: ArrayLike, obs_v
         (2, 0)
     """
     out = linear_vae_optimum(eigenvalues, beta, obs_var, latent_dim)
-    lam = np.sort(np.asarray(eigenvalues, dtype=np.float64))[::-1]
+    lam = np.sort(np.clip(np.asarray(eigenvalues, dtype=np.float64), 0.0, None))[::-1]
     numbers = {
         "active units": out["n_active"],
         "collapsed units": int(latent_dim - out["n_active"]),
@@ -807,8 +808,8 @@ def widget_specs(eigenvalues: ArrayLike | None = None, obs_var: float = 0.05) ->
     if eigenvalues is None:
         x_train = load_digits01()[0].double()
         eigenvalues = torch.linalg.eigvalsh(torch.cov(x_train.T, correction=0)).numpy()
-    eigenvalues = check_positive(np.clip(np.asarray(eigenvalues, dtype=np.float64), 0.0, None),
-                                 "eigenvalues", strict=False)
+    eigenvalues = np.asarray(eigenvalues, dtype=np.float64)
+    linear_vae_optimum(eigenvalues, 1.0, obs_var)  # validates both
     obs_var = check_scalar(obs_var, "obs_var", low=0.0, closed=(False, True))
     callback = partial(beta_vae_view, eigenvalues=eigenvalues, obs_var=obs_var)
     return [WidgetSpec("vae-beta-latent", callback, BETA_SLIDERS)]
