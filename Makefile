@@ -12,7 +12,7 @@ NB_TIMEOUT ?= 120
 
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup book book-strict test lint unit notebooks site-check lab bench clean
+.PHONY: help setup book book-strict test lint unit notebooks rerun site-check lab bench clean
 
 help:
 	@echo "make book   build the HTML site into book/_build/html"
@@ -54,12 +54,16 @@ lint: setup
 
 unit: setup
 	@echo "== stage: unit tests and doctests"
-	$(BIN)/python -m pytest -q tests companion --ignore=tests/site
+	$(BIN)/python -m pytest -q tests companion --ignore=tests/site --ignore=tests/rerun
 
 notebooks: setup
 	@echo "== stage: notebooks (nbval over every notebook in _toc.yml)"
 	$(BIN)/python -m pytest -q --nbval-lax --nbval-cell-timeout=$(NB_TIMEOUT) \
 		-p no:cacheprovider $$($(BIN)/python tests/toc_notebooks.py)
+
+rerun: setup
+	@echo "== stage: re-run safety (every notebook, Run All twice in one kernel)"
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/rerun
 
 site-check: setup
 	@echo "== stage: site checks (built HTML, offline assets, headless Chromium)"
@@ -69,6 +73,7 @@ test: setup
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory notebooks
+	@$(MAKE) --no-print-directory rerun
 	@echo "== stage: book build (a Sphinx warning is an error)"
 	@$(MAKE) --no-print-directory book-strict
 	@$(MAKE) --no-print-directory site-check
