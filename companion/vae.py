@@ -783,6 +783,7 @@ def beta_vae_view(beta: float, latent_dim: int, *, eigenvalues: ArrayLike, obs_v
     colour = np.where(idx <= latent_dim, np.where(lam[:n_show] > beta * obs_var, "C0", "0.6"), "0.85")
     ax1.bar(idx, lam[:n_show], color=colour)
     ax1.axhline(beta * obs_var, color="C3", lw=1.5, label=r"water level $\beta\sigma^2$")
+    ax1.set_xticks(range(1, n_show + 1, 3))
     ax1.set_xlabel("principal direction $j$")
     ax1.set_ylabel(r"$\lambda_j$")
     ax1.set_title(f"{out['n_active']} active / {latent_dim} units", fontsize=9)
