@@ -55,6 +55,7 @@ __all__ = [
     "DYNAMICS_SETTINGS",
     "dynamics_runs",
     "training_dynamics_view",
+    "loss_widget_spec",
     "widget_specs",
 ]
 
@@ -775,6 +776,11 @@ def training_dynamics_view(
     return numbers, fig
 
 
+def loss_widget_spec() -> WidgetSpec:
+    """The widget of :func:`generator_loss_view`: one slider, the discriminator's logit on a fake."""
+    return WidgetSpec("gan-generator-losses", generator_loss_view, LOSS_SLIDERS)
+
+
 def widget_specs(runs: dict | None = None, data: ArrayLike | None = None) -> list[WidgetSpec]:
     """The chapter's widgets: the generator losses, and the training-dynamics explorer.
 
@@ -794,7 +800,7 @@ def widget_specs(runs: dict | None = None, data: ArrayLike | None = None) -> lis
     lr_g_values = sorted({k[0] for k in runs})
     lr_d_values = sorted({k[1] for k in runs})
     return [
-        WidgetSpec("gan-generator-losses", generator_loss_view, LOSS_SLIDERS),
+        loss_widget_spec(),
         WidgetSpec("gan-training-dynamics", dynamics, {
             "lr_g": ("options", lr_g_values, lr_g_values[0]),
             "lr_d": ("options", lr_d_values, lr_d_values[-1]),

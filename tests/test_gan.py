@@ -212,7 +212,7 @@ def test_wgan_gp_critic_estimates_w1_of_a_translation():
         opt.step()
     with torch.no_grad():
         real, fake = torch.randn(20000, 2, generator=gen), torch.randn(20000, 2, generator=gen) + a
-        est = -float(gan.wasserstein_critic_loss(critic(real), critic(fake)))
+        est = float(critic(real).mean() - critic(fake).mean())  # E_data f - E_g f, not via the loss
     assert est == pytest.approx(float(a.norm()), rel=0.1)
 
 
