@@ -56,6 +56,7 @@ __all__ = [
     "mixture_score",
     "mixture_eps",
     "tilted_log_prob",
+    "tilt_grid",
     "noised_tilt_score",
     "cfg_combine",
     "classifier_guidance",
@@ -380,6 +381,50 @@ def tilted_log_prob(mix: LabelledMixture, x: torch.Tensor, alpha_bar: float, lab
     return mixture_log_prob(mix, x, alpha_bar) + scale * log_post
 
 
+def tilt_grid(mix: LabelledMixture, label: int, scale: float, *, grid_size: int = 161,
+              extent: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""The clean tilt :math:`\pi_s(x) \propto p_0(x)\,p_0(c\mid x)^s` on a square grid, equation ``eq-tilt``.
+
+    A quadrature rule for expectations under :math:`\pi_s`: :math:`\E_{\pi_s}[f] \approx \sum_g v_g f(y_g)`.
+
+    Args:
+        mix: a labelled mixture in two dimensions.
+        label: the class ``c``.
+        scale: the guidance scale :math:`s` (finite).
+        grid_size: points per axis (>= 11).
+        extent: half-width of the square grid; default 4 component standard deviations
+            beyond the farthest mean.
+
+    Returns:
+        ``(points, weights)``: shapes ``(grid_size**2, 2)`` and ``(grid_size**2,)``, the
+        weights summing to one.
+
+    Example:
+        >>> y, v = tilt_grid(ring_mixture(), 0, 1.0, grid_size=101)
+        >>> round(float(v.sum()), 12)
+        1.0
+    """
+    mix = _check_mixture(mix)
+    if mix.dim != 2:
+        raise ValueError(f"mix: expected a 2-D mixture for quadrature, got dimension {mix.dim}")
+    label = check_int(label, "label", low=0, high=mix.n_classes - 1)
+    scale = check_scalar(scale, "scale")
+    grid_size = check_int(grid_size, "grid_size", low=11)
+    if extent is None:
+        extent = float(mix.means.abs().max()) + 4.0 * float(mix.stds.max())
+    extent = check_scalar(extent, "extent", low=0.0, closed=(False, True))
+    axis = torch.linspace(-extent, extent, grid_size, dtype=torch.float64)
+    y = torch.cartesian_prod(axis, axis)                                      # (G, 2)
+    labels = torch.full((y.shape[0],), label, dtype=torch.long)
+    return y, torch.softmax(tilted_log_prob(mix, y, 1.0, labels, scale), dim=0)
+
+
+def _log_tilt_grid(mix, label, scale, grid_size, extent):
+    y, _ = tilt_grid(mix, label, scale, grid_size=grid_size, extent=extent)
+    labels = torch.full((y.shape[0],), label, dtype=torch.long)
+    return y, torch.log_softmax(tilted_log_prob(mix, y, 1.0, labels, scale), dim=0)
+
+
 def noised_tilt_score(mix: LabelledMixture, x: torch.Tensor, alpha_bar: float, label: int, scale: float,
                       *, grid_size: int = 161, extent: float | None = None) -> torch.Tensor:
     r"""Score of the *forward-noised* clean tilt, by quadrature on a 2-D grid, equation ``eq-noised-tilt``.
@@ -408,21 +453,9 @@ def noised_tilt_score(mix: LabelledMixture, x: torch.Tensor, alpha_bar: float, l
         shape ``(batch, 2)``, float64.
     """
     mix = _check_mixture(mix)
-    if mix.dim != 2:
-        raise ValueError(f"mix: expected a 2-D mixture for quadrature, got dimension {mix.dim}")
     x = _check_x(x, mix)
     alpha_bar = _check_alpha_bar(alpha_bar, allow_one=False)
-    label = check_int(label, "label", low=0, high=mix.n_classes - 1)
-    scale = check_scalar(scale, "scale")
-    grid_size = check_int(grid_size, "grid_size", low=11)
-    if extent is None:
-        sd = float(mix.stds.max())
-        extent = float(mix.means.abs().max()) + 4.0 * sd
-    extent = check_scalar(extent, "extent", low=0.0, closed=(False, True))
-    axis = torch.linspace(-extent, extent, grid_size, dtype=torch.float64)
-    y = torch.cartesian_prod(axis, axis)                                      # (G, 2)
-    labels = torch.full((y.shape[0],), label, dtype=torch.long)
-    log_pi = tilted_log_prob(mix, y, 1.0, labels, scale)                      # (G,) unnormalised
+    y, log_pi = _log_tilt_grid(mix, label, scale, grid_size, extent)         # (G, 2), (G,)
     sq = ((x[:, None, :] - math.sqrt(alpha_bar) * y[None]) ** 2).sum(-1)      # (batch, G)
     log_w = log_pi[None] - 0.5 * sq / (1.0 - alpha_bar)
     post = torch.softmax(log_w, dim=1)                                        # (batch, G)

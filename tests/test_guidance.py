@@ -145,6 +145,20 @@ def test_noised_tilt_matches_the_guided_score_only_at_s_0_and_1():
     assert (quad_tiny - guided_tiny).norm(dim=1).max() < 0.05 * guided_tiny.norm(dim=1).max()
 
 
+def test_tilt_grid_at_scale_one_has_the_class_moments():
+    """pi_1 = p_0(x | c): its mean and tr Cov must match the class mixture's closed form."""
+    y, v = G.tilt_grid(MIX, 1, 1.0)
+    assert float(v.sum()) == pytest.approx(1.0, abs=1e-12)
+    means, stds, w = MIX.class_components(1)
+    mean = w @ means
+    np.testing.assert_allclose((v @ y).numpy(), mean.numpy(), atol=1e-8)
+    trace = float(w @ (2 * stds**2 + (means**2).sum(1)) - mean @ mean)
+    assert float(v @ ((y - v @ y) ** 2).sum(1)) == pytest.approx(trace, abs=1e-6)
+    # a larger scale moves the tilt outward along the class's direction
+    y3, v3 = G.tilt_grid(MIX, 1, 3.0)
+    assert float((v3 @ y3).norm()) > float(mean.norm()) + 0.2
+
+
 # ---------------------------------------------------------------- denoisers and sampling
 
 
@@ -273,6 +287,10 @@ def test_bad_inputs_name_the_argument():
         G.support_threshold(MIX, mass=1.0)
     with pytest.raises(ValueError, match="label"):
         G.noised_tilt_score(MIX, x, 0.5, 3, 1.0)
+    with pytest.raises(ValueError, match="scale"):
+        G.tilt_grid(MIX, 0, float("nan"))
+    with pytest.raises(ValueError, match="grid_size"):
+        G.tilt_grid(MIX, 0, 1.0, grid_size=3)
     with pytest.raises(ValueError, match="p_uncond"):
         G.train_conditional_denoiser(x, labels, 3, AB, p_uncond=1.5, steps=1, progress=False)
     with pytest.raises(ValueError, match="labels"):
