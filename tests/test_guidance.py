@@ -151,9 +151,9 @@ def test_tilt_grid_at_scale_one_has_the_class_moments():
     assert float(v.sum()) == pytest.approx(1.0, abs=1e-12)
     means, stds, w = MIX.class_components(1)
     mean = w @ means
-    np.testing.assert_allclose((v @ y).numpy(), mean.numpy(), atol=1e-8)
+    np.testing.assert_allclose((v @ y).numpy(), mean.numpy(), atol=1e-4)  # grid truncated at 4 sd
     trace = float(w @ (2 * stds**2 + (means**2).sum(1)) - mean @ mean)
-    assert float(v @ ((y - v @ y) ** 2).sum(1)) == pytest.approx(trace, abs=1e-6)
+    assert float(v @ ((y - v @ y) ** 2).sum(1)) == pytest.approx(trace, abs=1e-3)
     # a larger scale moves the tilt outward along the class's direction
     y3, v3 = G.tilt_grid(MIX, 1, 3.0)
     assert float((v3 @ y3).norm()) > float(mean.norm()) + 0.2
