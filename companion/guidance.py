@@ -10,8 +10,9 @@ turns a conditional and an unconditional noise prediction into a *guided* one,
 whose score is that of :math:`p_t(x)\,p_t(c \mid x)^s` (equation ``eq-cfg``). The module holds
 the closed-form scores of a *labelled Gaussian mixture* used to check this, one network
 trained with label dropout (a null label makes it unconditional), a noisy-input classifier
-for classifier guidance, a DDIM-style sampler that takes a guided noise prediction, and
-the three measurements of the trade-off: class adherence, diversity, off-support fraction.
+for classifier guidance, guided samplers (the DDIM sampler of :mod:`companion.diffusion`
+driven by a guided noise prediction), and the three measurements of the trade-off: class
+adherence, diversity, off-support fraction.
 
 Notation follows :mod:`companion.diffusion`: ``alphas_cumprod`` is :math:`\bar\alpha_t`,
 steps ``t`` are integers in ``[0, T)``. References: Ho & Salimans (2022) for classifier-free
@@ -811,7 +812,8 @@ def guided_sample(model, labels: torch.Tensor, scale, alphas_cumprod: torch.Tens
         samples :math:`x_0`, shape ``(batch, d)``, float64.
 
     Example:
-        >>> mix = ring_mixture(); ab = _alphas_cumprod(linear_beta_schedule(50, 1e-3, 0.2))
+        >>> from companion.diffusion import alphas_cumprod, linear_beta_schedule
+        >>> mix = ring_mixture(); ab = alphas_cumprod(linear_beta_schedule(50, 1e-3, 0.2))
         >>> x = guided_sample(MixtureDenoiser(mix, ab), torch.tensor([0, 1]), 2.0, ab, n_steps=10)
         >>> tuple(x.shape)
         (2, 2)
