@@ -14,6 +14,15 @@ from companion.metrics import energy_distance
 DT = torch.float64
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    # tiny tensors: one thread is as fast and avoids oversubscribing a shared machine
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def gen(seed=0):
     return torch.Generator().manual_seed(seed)
 
@@ -63,7 +72,7 @@ def test_snr_is_decreasing_and_matches_definition():
 
 @pytest.mark.parametrize("name", ["linear", "cosine"])
 def test_iterated_one_step_process_matches_the_closed_form(name):
-    T, n = 30, 60_000
+    T, n = 30, 40_000
     betas = SCHEDULES[name](T)
     ab = Df.alphas_cumprod(betas)
     x0 = torch.full((n, 1), 1.5, dtype=DT)
@@ -185,7 +194,7 @@ def test_optimal_eps_attains_the_gaussian_loss_floor_and_beats_perturbations():
     # Single Gaussian: the floor has a closed form.
     means, stds, weights = torch.tensor([[0.5, -1.0]], dtype=DT), 0.7, torch.ones(1, dtype=DT)
     ab = Df.alphas_cumprod(SCHEDULES["cosine"](30))
-    n, g = 200_000, gen(9)
+    n, g = 100_000, gen(9)
     opt = lambda x, tt: Df.gmm_optimal_eps(x, tt, ab, means, stds, weights)
     for t in (2, 15, 29):
         x0 = Df.gmm_sample(n, means, stds, weights, g)
@@ -285,15 +294,10 @@ def test_timestep_embedding_and_model_shapes():
 
 def test_training_lowers_the_loss():
     torch.manual_seed(0)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a tiny model: one thread avoids oversubscription on a shared machine
     data = Df.gmm_sample(2000, torch.tensor([[-1.0, 0.0], [1.0, 0.0]]), 0.2, torch.tensor([0.5, 0.5]), gen(0))
     ab = Df.alphas_cumprod(SCHEDULES["linear"](50))
     model = Df.EpsMLP(2, hidden=32, emb_dim=8)
-    try:
-        hist = Df.train_eps_model(model, data, ab, steps=120, batch_size=128, lr=5e-3, seed=0, progress=False)
-    finally:
-        torch.set_num_threads(threads)
+    hist = Df.train_eps_model(model, data, ab, steps=120, batch_size=128, lr=5e-3, seed=0, progress=False)
     assert set(hist) == {"step", "loss"} and len(hist["loss"]) == 120
     assert np.mean(hist["loss"][-30:]) < 0.85 * np.mean(hist["loss"][:10])
     assert all(np.isfinite(hist["loss"]))
