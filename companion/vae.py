@@ -781,16 +781,20 @@ def beta_vae_view(beta: float, latent_dim: int, *, eigenvalues: ArrayLike, obs_v
     n_show = min(len(lam), 16)
     idx = np.arange(1, n_show + 1)
     colour = np.where(idx <= latent_dim, np.where(lam[:n_show] > beta * obs_var, "C0", "0.6"), "0.85")
-    ax1.bar(idx, lam[:n_show], color=colour)
+    ax1.vlines(idx, 0.0, lam[:n_show], colors=colour, lw=9)  # one collection: cheaper than bar()
     ax1.axhline(beta * obs_var, color="C3", lw=1.5, label=r"water level $\beta\sigma^2$")
     ax1.set_xticks(range(1, n_show + 1, 3))
     ax1.set_xlabel("principal direction $j$")
     ax1.set_ylabel(r"$\lambda_j$")
+    ax1.set_ylim(0.0, 1.05 * max(lam[0], beta * obs_var))
     ax1.set_title(f"{out['n_active']} active / {latent_dim} units", fontsize=9)
     ax1.legend(fontsize=8)
     betas = np.geomspace(BETA_SLIDERS["beta"][0] / 2, BETA_SLIDERS["beta"][1] * 2, 60)
-    curve = [linear_vae_optimum(lam, b, obs_var, latent_dim) for b in betas]
-    ax2.plot([c["rate"] for c in curve], [c["distortion"] for c in curve], color="C0")
+    level = betas[:, None] * obs_var  # (n_betas, 1): eq-linear-vae for many betas at once
+    units = lam[None, :latent_dim]
+    curve_rate = np.where(units > level, 0.5 * np.log(np.maximum(units, level) / level), 0.0).sum(1)
+    curve_dist = np.minimum(units, level).sum(1) + lam[latent_dim:].sum()
+    ax2.plot(curve_rate, curve_dist, color="C0")
     ax2.plot([out["rate"]], [out["distortion"]], "o", color="C3")
     ax2.set_xlabel("rate (nats)")
     ax2.set_ylabel("distortion")

@@ -531,3 +531,15 @@ def test_elbo_analytic_and_sampled_kl_are_exact_for_a_linear_log_likelihood(rng)
     eps = torch.cat([half, -half])
     out = V.elbo(x, mu, log_var, ll, n_samples=2, beta=0.7, eps=eps)
     torch.testing.assert_close(out, mu @ a - 0.7 * V.kl_normal_std(mu, log_var), rtol=1e-12, atol=1e-12)
+
+
+def test_beta_vae_view_curve_is_the_closed_form():
+    lam = np.array([0.9, 0.5, 0.3, 0.2, 0.05])
+    numbers, fig = V.beta_vae_view(2.0, 3, eigenvalues=lam, obs_var=0.1)
+    rate, dist = fig.axes[1].get_lines()[0].get_data()
+    lo, hi = V.BETA_SLIDERS["beta"][0] / 2, V.BETA_SLIDERS["beta"][1] * 2
+    for b, r, d in zip(np.geomspace(lo, hi, len(rate)), rate, dist, strict=True):
+        ref = V.linear_vae_optimum(lam, b, 0.1, latent_dim=3)
+        assert r == pytest.approx(ref["rate"], abs=1e-12) and d == pytest.approx(ref["distortion"], abs=1e-12)
+    out = V.linear_vae_optimum(lam, 2.0, 0.1, latent_dim=3)
+    assert numbers["rate (nats)"] == round(out["rate"], 4) and numbers["active units"] == 3
