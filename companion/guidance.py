@@ -86,7 +86,7 @@ __all__ = [
 # --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LabelledMixture:
     r"""An isotropic Gaussian mixture whose components carry class labels.
 
