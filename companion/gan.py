@@ -414,7 +414,9 @@ def mode_coverage(
 
     A sample is *high quality* if it lies within ``n_std`` standard deviations of its
     nearest centre, :math:`\min_k \|x - \mu_k\| \le 3\sigma`; a mode is *covered* if at
-    least ``min_count`` high-quality samples are nearest to it.
+    least ``min_count`` high-quality samples are nearest to it. ``max_share``, the largest
+    fraction of all samples nearest to one centre, detects collapse even when samples
+    are blurry: about ``1/K`` for a balanced generator, 1 for total collapse.
 
     Args:
         samples: generated points, shape ``(n, dim)``.
@@ -424,13 +426,14 @@ def mode_coverage(
         min_count: high-quality samples needed to count a mode as covered.
 
     Returns:
-        ``{"modes_covered": int, "high_quality": float, "counts": ndarray (K,)}``.
+        ``{"modes_covered": int, "high_quality": float, "max_share": float,
+        "counts": ndarray (K,)}`` (``counts``: high-quality samples per mode).
 
     Example:
         >>> c = ring_centers(8)
         >>> out = mode_coverage(np.repeat(c[:3], 20, axis=0), c, std=0.05)
-        >>> out["modes_covered"], out["high_quality"]
-        (3, 1.0)
+        >>> out["modes_covered"], out["high_quality"], round(out["max_share"], 4)
+        (3, 1.0, 0.3333)
     """
     samples = check_array(samples, "samples", ndim=2)
     centers = check_array(centers, "centers", ndim=2)
@@ -452,6 +455,7 @@ def mode_coverage(
     return {
         "modes_covered": int((counts >= min_count).sum()),
         "high_quality": float(good.mean()),
+        "max_share": float(np.bincount(nearest, minlength=len(centers)).max() / len(samples)),
         "counts": counts,
     }
 
@@ -525,7 +529,7 @@ class Discriminator(nn.Module):
 class GANRun:
     """The result of :func:`train_gan`: the trained networks and the history of metrics.
 
-    ``history`` has lists ``step``, ``modes_covered``, ``high_quality``, ``d_loss``,
+    ``history`` has lists ``step``, ``modes_covered``, ``high_quality``, ``max_share``, ``d_loss``,
     ``g_loss`` (one entry per evaluation) and ``samples`` (an ``(n_eval, 2)`` array per
     evaluation, for plots).
     """
@@ -616,7 +620,8 @@ def train_gan(
     opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=(0.5, 0.999))
     eval_z = torch.randn(n_eval, latent_dim, generator=gen, device=device)
-    history: dict = {k: [] for k in ("step", "modes_covered", "high_quality", "d_loss", "g_loss", "samples")}
+    keys = ("step", "modes_covered", "high_quality", "max_share", "d_loss", "g_loss", "samples")
+    history: dict = {k: [] for k in keys}
 
     def evaluate(step: int, d_loss: float, g_loss: float) -> None:
         with torch.no_grad():
@@ -625,6 +630,7 @@ def train_gan(
         history["step"].append(step)
         history["modes_covered"].append(cov["modes_covered"])
         history["high_quality"].append(cov["high_quality"])
+        history["max_share"].append(cov["max_share"])
         history["d_loss"].append(d_loss)
         history["g_loss"].append(g_loss)
         history["samples"].append(s)
@@ -755,23 +761,22 @@ def training_dynamics_view(
     checkpoint = check_int(checkpoint, "checkpoint", low=0, high=len(h["step"]) - 1)
     centers = ring_centers() if centers is None else check_array(centers, "centers", ndim=2)
     numbers = {"step": h["step"][checkpoint], "modes_covered": h["modes_covered"][checkpoint],
-               "high_quality": h["high_quality"][checkpoint]}
+               "high_quality": h["high_quality"][checkpoint], "max_share": h["max_share"][checkpoint]}
     fig, (ax_s, ax_m) = new_figure(2, height=2.8, width=7.0)
     s = h["samples"][checkpoint]
-    ax_s.scatter(s[:, 0], s[:, 1], s=2, alpha=0.4, color="C0", label="G(z)")
-    ax_s.scatter(centers[:, 0], centers[:, 1], marker="x", color="C3", s=30, label="modes")
+    ax_s.plot(s[:, 0], s[:, 1], ".", ms=2, alpha=0.4, color="C0", label="G(z)")
+    ax_s.plot(centers[:, 0], centers[:, 1], "x", color="C3", ms=5, label="modes")
     ax_s.set_xlim(-3, 3)
     ax_s.set_ylim(-3, 3)
     ax_s.set_aspect("equal")
     ax_s.set_title(f"lr_g={lr_g:g}, lr_d={lr_d:g}, step {numbers['step']}", fontsize=9)
-    ax_m.plot(h["step"], h["modes_covered"], "o-", ms=3, color="C0", label="modes covered")
-    ax_m.set_ylim(-0.3, len(centers) + 0.3)
+    # One axis for both (a twin axis costs as much as a third panel to draw).
+    ax_m.plot(h["step"], np.asarray(h["modes_covered"]) / len(centers), "o-", ms=3, color="C0",
+              label=f"modes covered / {len(centers)}")
+    ax_m.plot(h["step"], h["high_quality"], "s--", ms=3, color="C1", label="high-quality fraction")
+    ax_m.set_ylim(-0.03, 1.03)
     ax_m.set_xlabel("step")
-    ax_m.set_ylabel("modes covered", color="C0")
-    ax_q = ax_m.twinx()
-    ax_q.plot(h["step"], h["high_quality"], "s--", ms=3, color="C1")
-    ax_q.set_ylim(-0.02, 1.02)
-    ax_q.set_ylabel("high-quality fraction", color="C1")
+    ax_m.legend(fontsize=7, loc="upper left")
     ax_m.axvline(numbers["step"], color="k", lw=0.8)
     return numbers, fig
 

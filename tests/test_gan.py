@@ -41,11 +41,11 @@ def test_mode_coverage_of_data_and_of_collapsed_samples():
     c, std = gan.ring_centers(), 0.05
     data = gan.ring_of_gaussians(2000, std=std, rng=0)
     out = gan.mode_coverage(data, c, std)
-    assert out["modes_covered"] == 8
+    assert out["modes_covered"] == 8 and out["max_share"] == pytest.approx(1 / 8, abs=0.03)
     assert out["high_quality"] == pytest.approx(1 - np.exp(-4.5), abs=0.015)  # chi-2 (2 dof) at 3 sigma
     collapsed = c[2] + std * np.random.default_rng(0).standard_normal((1000, 2))
     out = gan.mode_coverage(collapsed, c, std)
-    assert out["modes_covered"] == 1 and out["counts"][2] > 900
+    assert out["modes_covered"] == 1 and out["counts"][2] > 900 and out["max_share"] == 1.0
     far = np.full((100, 2), 10.0)
     assert gan.mode_coverage(far, c, std)["high_quality"] == 0.0
 
@@ -225,7 +225,7 @@ def test_train_gan_history_and_determinism():
     a, b = gan.train_gan(data, seed=1, **kwargs), gan.train_gan(data, seed=1, **kwargs)
     h = a.history
     assert h["step"] == [0, 10, 20, 30]
-    assert set(h) >= {"modes_covered", "high_quality", "d_loss", "g_loss", "samples"}
+    assert set(h) >= {"modes_covered", "high_quality", "max_share", "d_loss", "g_loss", "samples"}
     assert all(0 <= m <= 8 for m in h["modes_covered"]) and all(0 <= v <= 1 for v in h["high_quality"])
     assert np.isfinite(h["d_loss"][1:]).all() and h["samples"][-1].shape == (200, 2)
     np.testing.assert_array_equal(h["samples"][-1], b.history["samples"][-1])
