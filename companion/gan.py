@@ -498,7 +498,7 @@ class Generator(nn.Module):
         check_array(z, "z", shape=(None, self.latent_dim))
         return self.net(z)
 
-    def sample(self, n: int, generator: torch.Tensor | None = None) -> torch.Tensor:
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` samples ``G(z)``, ``z ~ N(0, I)``, shape ``(n, data_dim)``."""
         n = check_int(n, "n", low=1)
         p = next(self.parameters())
@@ -564,7 +564,7 @@ def train_gan(
 
     Each of ``steps`` iterations takes ``d_steps`` Adam steps on :func:`discriminator_loss`
     and ``g_steps`` Adam steps on :func:`generator_loss` of kind ``loss`` (or, with
-    ``loss="wgan_gp"``, on the WGAN-GP objective {eq}`eq-wgan-gp`). Minibatches are drawn
+    ``loss="wgan_gp"``, on the WGAN-GP objective ``eq-wgan-gp``). Minibatches are drawn
     from ``data`` with replacement. Every ``eval_every`` iterations it records
     :func:`mode_coverage` of ``n_eval`` fresh samples.
 
