@@ -1,0 +1,621 @@
+r"""All four families on one benchmark: the same data, the same budget, one table.
+
+The data are the ring of eight Gaussians of :func:`companion.gan.ring_of_gaussians`,
+split once into a training and a held-out set. Each family is trained with the same
+number of optimiser steps and the same batch size (for the GAN, one step updates the
+discriminator once and the generator once) by the training function of its own
+chapter, and is then scored by functions that live in ``companion``:
+
+- sample quality: :func:`companion.metrics.mmd_rbf` (Gaussian kernel, bandwidth
+  :attr:`CapstoneConfig.mmd_bandwidth`) and :func:`companion.metrics.energy_distance`
+  between generated samples and the held-out set;
+- log-likelihood of the held-out set: exact for the flow, the IWAE bound
+  (:func:`companion.vae.iwae_bound`) for the VAE, the probability-flow ODE
+  (:func:`pf_ode_log_likelihood`, equation ``eq-pf-loglik``) for diffusion, and
+  ``"none"`` for the GAN;
+- mode coverage (:func:`companion.gan.mode_coverage`), training time, and the time to
+  draw 10,000 samples.
+
+The one piece of new mathematics is the diffusion model's likelihood: the deterministic
+probability-flow ODE moves the data distribution to the prior along the same marginals
+as the noising process, so the instantaneous change of variables gives its exact
+log-density, with the divergence computed exactly (two backward passes in 2-D).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+from . import diffusion as Df
+from . import flows as Fl
+from . import gan as Gn
+from . import vae as Va
+from .metrics import energy_distance, mmd_rbf
+from .plotting import new_figure
+from .validation import ArrayLike, check_array, check_choice, check_int, is_torch
+from .widgets import WidgetSpec
+
+__all__ = ["CapstoneConfig", "FAMILY_NAMES", "ring_split", "continuous_alpha_bar", "divergence",
+           "pf_ode_log_likelihood", "true_log_likelihood", "vae_sample", "train_family", "draw_samples",
+           "evaluate_family",
+           "run_benchmark", "summarise", "render_results", "SAMPLES_SLIDERS", "samples_view",
+           "widget_specs"]
+
+#: The families, in the book's order.
+FAMILY_NAMES = ("VAE", "GAN", "flow", "diffusion")
+
+
+@dataclass(frozen=True)
+class CapstoneConfig:
+    """Every setting of the benchmark, in one place (the table states them).
+
+    Attributes:
+        steps: optimiser steps for every family (the shared budget).
+        batch_size: minibatch size for every family.
+        n_train, n_test: sizes of the training and held-out sets.
+        n_modes, radius, std: the ring of Gaussians.
+        data_seed: seeds the data split (fixed across model seeds).
+        n_eval: generated samples scored against the held-out set.
+        mmd_bandwidth: the Gaussian kernel's width ``h`` in :func:`companion.metrics.mmd_rbf`.
+        iwae_k: importance samples for the VAE's IWAE bound.
+        T: diffusion steps (linear schedule of :func:`companion.diffusion.beta_schedule`).
+        hidden: width of every network's hidden layers.
+        n_timing: samples drawn for the sampling-time column.
+    """
+
+    steps: int = 1000
+    batch_size: int = 256
+    n_train: int = 4000
+    n_test: int = 1000
+    n_modes: int = 8
+    radius: float = 2.0
+    std: float = 0.1
+    data_seed: int = 2024
+    n_eval: int = 1000
+    mmd_bandwidth: float = 0.2
+    iwae_k: int = 64
+    T: int = 100
+    hidden: int = 64
+    n_timing: int = 10_000
+    lrs: dict = field(default_factory=lambda: {"VAE": 3e-3, "GAN": 1e-3, "flow": 5e-3, "diffusion": 3e-3})
+
+
+def _config(config) -> CapstoneConfig:
+    if config is None:
+        return CapstoneConfig()
+    if not isinstance(config, CapstoneConfig):
+        raise TypeError(f"config: expected a CapstoneConfig, got {type(config).__name__}")
+    return config
+
+
+def ring_split(config: CapstoneConfig | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The training and held-out sets: one draw of the ring, split in two.
+
+    Returns:
+        ``(train, test)``, shapes ``(n_train, 2)`` and ``(n_test, 2)``, float64.
+
+    Example:
+        >>> train, test = ring_split(CapstoneConfig(n_train=30, n_test=10))
+        >>> train.shape, test.shape
+        ((30, 2), (10, 2))
+    """
+    c = _config(config)
+    x = Gn.ring_of_gaussians(c.n_train + c.n_test, c.n_modes, c.radius, c.std, rng=c.data_seed)
+    return x[: c.n_train], x[c.n_train:]
+
+
+def true_log_likelihood(test: ArrayLike, config: CapstoneConfig | None = None) -> float:
+    r"""Mean log-density of ``test`` under the data distribution itself, a ceiling for the table.
+
+    The ring's density :math:`\frac1K\sum_k \mathcal N(x; \mu_k, \sigma^2 I)` by
+    :func:`companion.diffusion.gmm_noised_log_prob` with :math:`\bar\alpha = 1` (no noise).
+
+    Example:
+        >>> round(true_log_likelihood(np.array([[2.0, 0.0]]), CapstoneConfig(std=1.0)), 4)
+        -3.4112
+    """
+    c = _config(config)
+    test = check_array(test, "test", shape=(None, 2))
+    x = torch.as_tensor(np.asarray(test) if not is_torch(test) else test, dtype=torch.float64)
+    means = torch.as_tensor(Gn.ring_centers(c.n_modes, c.radius))
+    w = torch.full((c.n_modes,), 1.0 / c.n_modes, dtype=torch.float64)
+    one = torch.ones(1, dtype=torch.float64)
+    return float(Df.gmm_noised_log_prob(x, 0, one, means, c.std, w).mean())
+
+
+# --------------------------------------------------------------------------- diffusion likelihood
+
+
+def continuous_alpha_bar(s: torch.Tensor, alphas_cumprod: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Continuous-time :math:`\bar\alpha(s)` and :math:`\beta(s)` from a discrete schedule.
+
+    :math:`\log\bar\alpha(s)` is the linear interpolation of :math:`\log\bar\alpha_k` at
+    the integers ``k = 0 .. T-1``, so :math:`\beta(s) = -\frac{\dd}{\dd s}\log\bar\alpha(s)
+    = \log(\bar\alpha_k / \bar\alpha_{k+1})` on :math:`[k, k+1)`, and
+    :math:`\bar\alpha(k) = \bar\alpha_k` exactly.
+
+    Args:
+        s: times in ``[0, T-1]``, any shape.
+        alphas_cumprod: :math:`\bar\alpha`, shape ``(T,)``, ``T >= 2``, decreasing.
+
+    Returns:
+        ``(alpha_bar, beta)``, each the shape of ``s``, in the dtype of ``alphas_cumprod``.
+
+    Example:
+        >>> ab = torch.tensor([0.9, 0.5, 0.1], dtype=torch.float64)
+        >>> [round(float(v), 4) for v in continuous_alpha_bar(torch.tensor(1.0), ab)]
+        [0.5, 1.6094]
+    """
+    ab = check_array(alphas_cumprod, "alphas_cumprod", ndim=1)
+    if not is_torch(ab):
+        ab = torch.as_tensor(ab, dtype=torch.float64)
+    if ab.shape[0] < 2:
+        raise ValueError(f"alphas_cumprod: expected at least 2 steps, got {ab.shape[0]}")
+    if not bool(((ab > 0) & (ab <= 1)).all()) or not bool((ab[1:] < ab[:-1]).all()):
+        raise ValueError("alphas_cumprod: expected values in (0, 1], strictly decreasing")
+    s = check_array(s, "s")
+    s = torch.as_tensor(s, dtype=ab.dtype)
+    T = ab.shape[0]
+    if bool((s < 0).any()) or bool((s > T - 1).any()):
+        raise ValueError(f"s: expected times in [0, {T - 1}], got range [{float(s.min())}, {float(s.max())}]")
+    log_ab = ab.log()
+    k = s.floor().long().clamp(max=T - 2)                                           # interval index
+    frac = s - k.to(s.dtype)
+    beta = log_ab[k] - log_ab[k + 1]
+    return (log_ab[k] - frac * beta).exp(), beta
+
+
+def divergence(fn: Callable[[torch.Tensor], torch.Tensor],
+               x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""``fn(x)`` and its exact divergence :math:`\nabla\cdot f = \operatorname{tr}\,\partial f/\partial x`.
+
+    One backward pass per coordinate (two in 2-D), no Hutchinson estimator. ``fn`` must
+    act row by row (row ``i`` of the output depends only on row ``i`` of the input).
+
+    Args:
+        fn: ``(batch, d) -> (batch, d)``.
+        x: points, shape ``(batch, d)``.
+
+    Returns:
+        ``(f, div)``: shapes ``(batch, d)`` and ``(batch,)``, detached.
+
+    Example:
+        >>> A = torch.tensor([[1.0, 2.0], [3.0, -4.0]], dtype=torch.float64)
+        >>> f, div = divergence(lambda x: x @ A.T, torch.ones(2, 2, dtype=torch.float64))
+        >>> div.tolist()
+        [-3.0, -3.0]
+    """
+    if not callable(fn):
+        raise TypeError(f"fn: expected a callable, got {type(fn).__name__}")
+    x = check_array(x, "x", ndim=2)
+    if not is_torch(x):
+        raise TypeError(f"x: expected a torch tensor, got {type(x).__name__}")
+    with torch.enable_grad():
+        x = x.detach().requires_grad_(True)
+        f = fn(x)
+        if f.shape != x.shape:
+            raise ValueError(f"fn: expected an output of shape {tuple(x.shape)}, got {tuple(f.shape)}")
+        div = torch.zeros(x.shape[0], dtype=f.dtype, device=f.device)
+        for i in range(x.shape[1]):
+            (g,) = torch.autograd.grad(f[:, i].sum(), x, retain_graph=i < x.shape[1] - 1)
+            div = div + g[:, i]
+    return f.detach(), div.detach()
+
+
+def _std_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
+    return -0.5 * (z.pow(2).sum(1) + z.shape[1] * math.log(2 * math.pi))
+
+
+def pf_ode_log_likelihood(eps_model, x: torch.Tensor, alphas_cumprod: torch.Tensor, *, substeps: int = 1,
+                          prior_log_prob: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                          batch_size: int = 4096) -> torch.Tensor:
+    r"""Log-likelihood under the probability-flow ODE of a noise predictor, equation ``eq-pf-loglik``.
+
+    With :math:`\bar\alpha(s), \beta(s)` from :func:`continuous_alpha_bar`, the ODE
+
+    .. math::
+        \frac{\dd x}{\dd s} = f(x, s) = -\tfrac12\beta(s)\Big(x
+        - \frac{\epsilon_\theta(x, s)}{\sqrt{1-\bar\alpha(s)}}\Big)
+
+    has the same marginals as the noising process when :math:`\epsilon_\theta` is the
+    optimal predictor (equation ``eq-eps-score``), and by the instantaneous change of
+    variables
+
+    .. math::
+        \log p_0(x) = \log p_{T-1}\big(x(T-1)\big) + \int_0^{T-1} \nabla\cdot f(x(s), s)\,\dd s,
+        \qquad x(0) = x,
+
+    with the divergence computed exactly by :func:`divergence`. The ODE and the integral
+    are solved together with classical Runge-Kutta (RK4), ``substeps`` steps per unit
+    of time, in the dtype of ``x``.
+
+    Args:
+        eps_model: ``eps_model(x_t, t) -> eps`` accepting real-valued ``t`` of shape ``(batch,)``.
+        x: points, shape ``(batch, d)``.
+        alphas_cumprod: :math:`\bar\alpha`, shape ``(T,)``.
+        substeps: RK4 steps per unit interval (>= 1).
+        prior_log_prob: :math:`\log p_{T-1}`, ``(batch, d) -> (batch,)``; default :math:`\mathcal N(0, I)`.
+        batch_size: points integrated at once.
+
+    Returns:
+        :math:`\log p_0(x)`, shape ``(batch,)`` (the density of the model's :math:`s = 0`
+        marginal, whose noise level is :math:`\sqrt{1 - \bar\alpha_0}`).
+
+    Reference: Song et al., *Score-Based Generative Modeling through SDEs*, ICLR 2021;
+    Chen et al., *Neural Ordinary Differential Equations*, NeurIPS 2018.
+
+    Example:
+        >>> ab = torch.tensor([0.99, 0.5, 0.01], dtype=torch.float64)
+        >>> eps = lambda x, t: x * (1 - continuous_alpha_bar(t, ab)[0]).sqrt()[:, None]  # N(0, I) data
+        >>> lp = pf_ode_log_likelihood(eps, torch.zeros(1, 2, dtype=torch.float64), ab, substeps=4)
+        >>> round(float(lp), 4)   # log N(0; 0, I) in 2-D
+        -1.8379
+    """
+    if not callable(eps_model):
+        raise TypeError(f"eps_model: expected a callable (x_t, t) -> eps, got {type(eps_model).__name__}")
+    x = check_array(x, "x", ndim=2)
+    if not is_torch(x):
+        raise TypeError(f"x: expected a torch tensor, got {type(x).__name__}")
+    ab = check_array(alphas_cumprod, "alphas_cumprod", ndim=1)
+    ab = torch.as_tensor(ab, dtype=x.dtype)
+    continuous_alpha_bar(torch.zeros(()), ab)                                       # validates ab
+    substeps = check_int(substeps, "substeps", low=1)
+    batch_size = check_int(batch_size, "batch_size", low=1)
+    prior = _std_normal_log_prob if prior_log_prob is None else prior_log_prob
+    if not callable(prior):
+        raise TypeError(f"prior_log_prob: expected a callable, got {type(prior).__name__}")
+    T = ab.shape[0]
+    h = 1.0 / substeps
+
+    log_ab = ab.log()
+
+    def field_and_div(y: torch.Tensor, s: float, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        # on [k, k+1], beta(s) is the constant log(abar_k / abar_{k+1}); abar(s) is continuous
+        t = torch.full((y.shape[0],), s, dtype=y.dtype)
+        a = (log_ab[k] - (s - k) * (log_ab[k] - log_ab[k + 1])).exp()
+        beta = log_ab[k] - log_ab[k + 1]
+        sd = (1.0 - a).sqrt()
+
+        def f(z: torch.Tensor) -> torch.Tensor:
+            return -0.5 * beta * (z - eps_model(z, t).to(z.dtype) / sd)
+
+        return divergence(f, y)
+
+    out = []
+    for start in range(0, x.shape[0], batch_size):
+        y = x[start:start + batch_size].detach()
+        integral = torch.zeros(y.shape[0], dtype=y.dtype)
+        for k in range(T - 1):
+            for j in range(substeps):
+                s0 = k + j * h
+                f1, d1 = field_and_div(y, s0, k)
+                f2, d2 = field_and_div(y + 0.5 * h * f1, s0 + 0.5 * h, k)
+                f3, d3 = field_and_div(y + 0.5 * h * f2, s0 + 0.5 * h, k)
+                f4, d4 = field_and_div(y + h * f3, s0 + h, k)
+                y = y + h / 6.0 * (f1 + 2 * f2 + 2 * f3 + f4)
+                integral = integral + h / 6.0 * (d1 + 2 * d2 + 2 * d3 + d4)
+        out.append(prior(y) + integral)
+    return torch.cat(out)
+
+
+# --------------------------------------------------------------------------- training and sampling
+
+
+def vae_sample(model: Va.VAE, n: int, *, seed: int = 0) -> torch.Tensor:
+    r"""``n`` draws from a Gaussian VAE's model :math:`p(x) = \int p(x \mid z) p(z)\,\dd z`.
+
+    Unlike :meth:`companion.vae.VAE.sample` (the decoder mean), this adds the decoder's
+    noise, :math:`x = \mu_\theta(z) + \sigma_\theta \odot \epsilon`, so the samples come
+    from the distribution whose likelihood the IWAE bound estimates.
+
+    Example:
+        >>> vae = Va.VAE(2, 2, hidden=(4,), likelihood="gaussian", obs_var=1e-6)
+        >>> vae_sample(vae, 3).shape
+        torch.Size([3, 2])
+    """
+    if not isinstance(model, Va.VAE) or model.likelihood != "gaussian":
+        raise TypeError("model: expected a VAE with likelihood='gaussian'")
+    n = check_int(n, "n", low=1)
+    gen = torch.Generator().manual_seed(check_int(seed, "seed", low=0))
+    with torch.no_grad():
+        mean = model.sample(n, generator=gen)
+        noise = torch.randn(mean.shape, generator=gen, dtype=mean.dtype)
+        return mean + (0.5 * model.obs_log_var).exp() * noise
+
+
+def train_family(family: str, train: ArrayLike, *, config: CapstoneConfig | None = None, seed: int = 0,
+                 device: str = "cpu", progress: bool = True) -> dict:
+    """Train one family with the shared budget, by its own chapter's training function.
+
+    VAE: :class:`companion.vae.VAE` (two hidden layers, learned Gaussian decoder
+    variance) with :func:`companion.vae.train_vae`; GAN: :func:`companion.gan.train_gan`
+    (non-saturating); flow: six affine coupling layers, :func:`companion.flows.train_flow`;
+    diffusion: :class:`companion.diffusion.EpsMLP` with :func:`companion.diffusion.train_eps_model`
+    on the linear schedule with ``T`` steps.
+
+    Args:
+        family: one of :data:`FAMILY_NAMES`.
+        train: training points, shape ``(n, 2)``.
+        config: the benchmark settings (``steps``, ``batch_size``, ``hidden``, ``lrs``, ...).
+        seed: seeds initialisation and minibatches.
+        device: torch device.
+        progress: show a progress bar.
+
+    Returns:
+        ``{"family", "seed", "model", "train_seconds"}`` (plus ``"alphas_cumprod"`` and
+        ``"betas"`` for diffusion).
+    """
+    family = check_choice(family, "family", FAMILY_NAMES)
+    c = _config(config)
+    train = check_array(train, "train", shape=(None, 2))
+    seed = check_int(seed, "seed", low=0)
+    x = torch.as_tensor(np.asarray(train) if not is_torch(train) else train, dtype=torch.float32)
+    out: dict = {"family": family, "seed": seed}
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])   # the first Adam imports torch._dynamo: not timed
+    torch.manual_seed(seed)
+    start = time.perf_counter()
+    if family == "VAE":
+        model = Va.VAE(2, 2, hidden=(c.hidden, c.hidden), likelihood="gaussian")
+        Va.train_vae(model, x, steps=c.steps, batch_size=c.batch_size, lr=c.lrs["VAE"], seed=seed,
+                     device=device, progress=progress)
+        model.eval()
+    elif family == "GAN":
+        model = Gn.train_gan(x, steps=c.steps, batch_size=c.batch_size, lr_d=c.lrs["GAN"], lr_g=c.lrs["GAN"],
+                             hidden=c.hidden, std=c.std, centers=Gn.ring_centers(c.n_modes, c.radius),
+                             eval_every=c.steps, n_eval=10, seed=seed, device=device, progress=progress)
+    elif family == "flow":
+        model = Fl.make_flow(2, 6, kind="affine", hidden=c.hidden // 2, seed=seed)
+        Fl.train_flow(model, x, steps=c.steps, batch_size=c.batch_size, lr=c.lrs["flow"], seed=seed,
+                      device=device, progress=progress)
+    else:
+        betas = Df.beta_schedule("linear", c.T)
+        ab = Df.alphas_cumprod(betas)
+        model = Df.EpsMLP(2, hidden=c.hidden)
+        Df.train_eps_model(model, x, ab, steps=c.steps, batch_size=c.batch_size, lr=c.lrs["diffusion"],
+                           seed=seed, device=device, progress=progress)
+        out.update(betas=betas, alphas_cumprod=ab)
+    out["train_seconds"] = time.perf_counter() - start
+    out["model"] = model
+    return out
+
+
+def draw_samples(trained: dict, n: int, *, seed: int = 0) -> torch.Tensor:
+    """``n`` samples from a model returned by :func:`train_family`, shape ``(n, 2)``, float32.
+
+    VAE: :func:`vae_sample`; GAN: the generator on standard normal noise; flow:
+    :meth:`companion.flows.Flow.sample`; diffusion: :func:`companion.diffusion.ddpm_sample`
+    (all ``T`` steps).
+    """
+    if not isinstance(trained, dict) or "family" not in trained or "model" not in trained:
+        raise TypeError("trained: expected the dict returned by train_family")
+    n = check_int(n, "n", low=1)
+    seed = check_int(seed, "seed", low=0)
+    family, model = trained["family"], trained["model"]
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        if family == "VAE":
+            return vae_sample(model, n, seed=seed)
+        if family == "GAN":
+            g = model.generator
+            return g(torch.randn(n, g.latent_dim, generator=gen))
+        if family == "flow":
+            return model.sample(n, generator=gen)
+        return Df.ddpm_sample(model, trained["betas"], (n, 2), seed=seed)
+
+
+def _held_out_log_likelihood(trained: dict, test: torch.Tensor, c: CapstoneConfig, seed: int):
+    family, model = trained["family"], trained["model"]
+    if family == "GAN":
+        return "none", "none: a GAN defines no density"
+    if family == "flow":
+        return -Fl.negative_log_likelihood(model, test.float()), "exact (change of variables)"
+    if family == "VAE":
+        gen = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            lb = model.iwae_bound(test.float(), c.iwae_k, generator=gen)
+        return float(lb.mean()), f"IWAE bound, k={c.iwae_k}"
+    lp = pf_ode_log_likelihood(model, test.float(), trained["alphas_cumprod"].float())
+    return float(lp.mean()), "probability-flow ODE, exact trace"
+
+
+def evaluate_family(trained: dict, test: ArrayLike, *, config: CapstoneConfig | None = None,
+                    seed: int = 0) -> dict:
+    """Score one trained model against the held-out set: one row of the per-seed table.
+
+    Returns:
+        ``{"family", "seed", "mmd", "energy", "log_likelihood" (float or "none"),
+        "log_likelihood_kind", "modes_covered", "high_quality", "train_seconds",
+        "sample_seconds"}``; ``sample_seconds`` is the time to draw ``n_timing`` samples.
+    """
+    c = _config(config)
+    if not isinstance(trained, dict) or "family" not in trained:
+        raise TypeError("trained: expected the dict returned by train_family")
+    test = check_array(test, "test", shape=(None, 2))
+    seed = check_int(seed, "seed", low=0)
+    test_t = torch.as_tensor(np.asarray(test) if not is_torch(test) else test, dtype=torch.float64)
+    x = draw_samples(trained, c.n_eval, seed=seed + 1000).double()
+    ref = test_t[: c.n_eval]
+    cov = Gn.mode_coverage(x.numpy(), Gn.ring_centers(c.n_modes, c.radius), c.std)
+    ll, kind = _held_out_log_likelihood(trained, test_t, c, seed)
+    start = time.perf_counter()
+    draw_samples(trained, c.n_timing, seed=seed + 2000)
+    sample_seconds = time.perf_counter() - start
+    return {
+        "family": trained["family"], "seed": trained["seed"],
+        "mmd": mmd_rbf(x, ref, c.mmd_bandwidth), "energy": energy_distance(x, ref),
+        "log_likelihood": ll, "log_likelihood_kind": kind,
+        "modes_covered": cov["modes_covered"], "high_quality": cov["high_quality"],
+        "train_seconds": trained["train_seconds"], "sample_seconds": sample_seconds,
+    }
+
+
+def run_benchmark(config: CapstoneConfig | None = None, seeds: Sequence[int] = (0, 1, 2), *,
+                  families: Sequence[str] = FAMILY_NAMES, device: str = "cpu",
+                  progress: bool = True) -> tuple[list[dict], dict]:
+    """Train and score every family for every seed on the same split.
+
+    Returns:
+        ``(rows, models)``: the per-seed rows of :func:`evaluate_family`, and the trained
+        models as ``{(family, seed): trained}`` (for plots).
+    """
+    c = _config(config)
+    if len(seeds) == 0:
+        raise ValueError("seeds: expected at least one seed")
+    seeds = [check_int(s, "seeds", low=0) for s in seeds]
+    families = [check_choice(f, "families", FAMILY_NAMES) for f in families]
+    train, test = ring_split(c)
+    rows, models = [], {}
+    for family in families:
+        for seed in seeds:
+            trained = train_family(family, train, config=c, seed=seed, device=device, progress=progress)
+            rows.append(evaluate_family(trained, test, config=c, seed=seed))
+            models[(family, seed)] = trained
+    return rows, models
+
+
+_NUMERIC = ("mmd", "energy", "log_likelihood", "modes_covered", "high_quality", "train_seconds",
+            "sample_seconds")
+
+
+def summarise(rows: Sequence[dict]) -> list[dict]:
+    """One row per family: the mean and standard deviation (``ddof=1``) over seeds.
+
+    A ``"none"`` log-likelihood stays ``"none"``. Keys: ``family``, ``n_seeds``,
+    ``log_likelihood_kind`` and ``<metric>_mean``, ``<metric>_std`` for each metric.
+
+    Example:
+        >>> r = [{"family": "GAN", "mmd": m, "energy": 0.0, "log_likelihood": "none",
+        ...       "log_likelihood_kind": "none", "modes_covered": 8, "high_quality": 1.0,
+        ...       "train_seconds": 1.0, "sample_seconds": 0.1} for m in (0.1, 0.3)]
+        >>> s = summarise(r)[0]
+        >>> round(s["mmd_mean"], 3), round(s["mmd_std"], 3), s["log_likelihood_mean"]
+        (0.2, 0.141, 'none')
+    """
+    if len(rows) == 0:
+        raise ValueError("rows: expected at least one row")
+    out = []
+    for family in dict.fromkeys(r["family"] for r in rows):
+        mine = [r for r in rows if r["family"] == family]
+        summary = {"family": family, "n_seeds": len(mine),
+                   "log_likelihood_kind": mine[0]["log_likelihood_kind"]}
+        for key in _NUMERIC:
+            vals = [r[key] for r in mine]
+            if any(isinstance(v, str) for v in vals):
+                summary[f"{key}_mean"] = summary[f"{key}_std"] = "none"
+                continue
+            vals = np.asarray(vals, dtype=np.float64)
+            if not np.isfinite(vals).all():
+                raise ValueError(f"rows: non-finite {key} for {family}")
+            summary[f"{key}_mean"] = float(vals.mean())
+            summary[f"{key}_std"] = float(vals.std(ddof=1)) if len(vals) > 1 else 0.0
+        out.append(summary)
+    return out
+
+
+def _pm(mean, std, digits: int) -> str:
+    if isinstance(mean, str):
+        return mean
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def render_results(summary: Sequence[dict], config: CapstoneConfig | None = None) -> str:
+    """The summary as a Markdown table, with the settings it was computed with in a caption line.
+
+    Example:
+        >>> s = [{"family": "GAN", "n_seeds": 2, "log_likelihood_kind": "none: a GAN defines no density",
+        ...       **{f"{k}_{w}": ("none" if k == "log_likelihood" else 0.5) for k in _NUMERIC
+        ...          for w in ("mean", "std")}}]
+        >>> print(render_results(s).splitlines()[2][:40])
+        | GAN | 0.5000 ± 0.5000 | 0.5000 ± 0.500
+    """
+    c = _config(config)
+    if len(summary) == 0:
+        raise ValueError("summary: expected at least one row")
+    head = ["family", f"MMD² (h={c.mmd_bandwidth})", "energy distance", "held-out log-lik. (nats)",
+            "which log-lik.", "modes (of 8)", "high quality", "train s", "s per 10k samples"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for s in summary:
+        cells = [s["family"], _pm(s["mmd_mean"], s["mmd_std"], 4), _pm(s["energy_mean"], s["energy_std"], 4),
+                 _pm(s["log_likelihood_mean"], s["log_likelihood_std"], 2), s["log_likelihood_kind"],
+                 _pm(s["modes_covered_mean"], s["modes_covered_std"], 1),
+                 _pm(s["high_quality_mean"], s["high_quality_std"], 2),
+                 _pm(s["train_seconds_mean"], s["train_seconds_std"], 1),
+                 _pm(s["sample_seconds_mean"], s["sample_seconds_std"], 3)]
+        lines.append("| " + " | ".join(cells) + " |")
+    n = summary[0]["n_seeds"]
+    lines.append("")
+    lines.append(f"Mean ± standard deviation over {n} seeds; each family trained for {c.steps} "
+                 f"optimiser steps with batch size {c.batch_size} on {c.n_train} points; "
+                 f"scored with {c.n_eval} samples against {c.n_eval} of {c.n_test} held-out points "
+                 f"(log-likelihood on all of them).")
+    return "\n".join(lines)
+
+
+def config_dict(config: CapstoneConfig | None = None) -> dict:
+    """The settings as a plain dict (for printing)."""
+    return asdict(_config(config))
+
+
+# --------------------------------------------------------------------------- widget
+
+
+#: Slider ranges for :func:`samples_view`.
+SAMPLES_SLIDERS = {"family": ("options", list(FAMILY_NAMES), "flow"), "seed": ("options", [0, 1, 2], 0)}
+
+
+def samples_view(family: str, seed: int, *, samples: dict, test: ArrayLike):
+    """Generated samples of one family and seed over the held-out set (pure: precomputed samples).
+
+    Args:
+        family, seed: which model.
+        samples: ``{(family, seed): (n, 2) array}``.
+        test: held-out points, shape ``(m, 2)``.
+
+    Returns:
+        ``({"family", "seed", "n"}, fig)``.
+    """
+    family = check_choice(family, "family", FAMILY_NAMES)
+    if (family, seed) not in samples:
+        raise ValueError(f"seed: no samples for ({family!r}, {seed!r})")
+    test = np.asarray(check_array(test, "test", shape=(None, 2)))
+    x = np.asarray(samples[(family, seed)])
+    fig, ax = new_figure(width=3.4, height=3.2)
+    ax.scatter(test[:, 0], test[:, 1], s=2, c="0.7", label="held-out")
+    ax.scatter(x[:, 0], x[:, 1], s=2, c="C0", alpha=0.6, label=f"{family}, seed {seed}")
+    ax.set_xlim(-3, 3)
+    ax.set_ylim(-3, 3)
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right", fontsize=7, markerscale=4)
+    return {"family": family, "seed": int(seed), "n": int(len(x))}, fig
+
+
+def widget_specs(models: dict | None = None, test: ArrayLike | None = None, *,
+                 n: int = 1000) -> list[WidgetSpec]:
+    """The chapter's widget: samples of each family and seed, drawn once here.
+
+    Args:
+        models: ``{(family, seed): trained}`` from :func:`run_benchmark`; if ``None``, a
+            tiny benchmark (20 steps, small data) is trained.
+        test: held-out points (default: from :func:`ring_split`).
+        n: samples per model.
+    """
+    c = CapstoneConfig(steps=20, n_train=500, n_test=500, T=20, n_eval=100, n_timing=10)
+    if models is None:
+        _, models = run_benchmark(c, seeds=(0, 1, 2), progress=False)
+    if test is None:
+        test = ring_split(c)[1]
+    n = check_int(n, "n", low=1)
+    samples = {key: draw_samples(tr, n, seed=7).numpy() for key, tr in models.items()}
+    seeds = sorted({s for _, s in samples})
+    sliders = {"family": ("options", list(FAMILY_NAMES), "flow"), "seed": ("options", seeds, seeds[0])}
+
+    def callback(family, seed):
+        return samples_view(family, seed, samples=samples, test=test)
+
+    return [WidgetSpec("capstone-samples", callback, sliders)]
