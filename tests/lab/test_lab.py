@@ -1,0 +1,115 @@
+"""JupyterLab end to end, as a reader uses it: open a chapter, run all, move a slider.
+
+Starts JupyterLab on localhost, opens chapter 0 in headless Chromium, runs every
+cell, moves the KL widget's first slider with the keyboard, and checks that the
+printed numbers under the figure changed. Screenshots before and after go to
+book/_build/screenshots/lab-*.png.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cdp import Browser  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "book" / "_build" / "screenshots"
+TOKEN = "book-e2e-test"
+
+# The text printed under the KL widget's figure (see WidgetSpec.interact).
+OUTPUT_TEXT = """[...document.querySelectorAll('.jp-OutputArea-output')]
+    .map(e => e.innerText).filter(t => t.includes('KL(q||p) =')).join('|')"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab_url():
+    port = _free_port()
+    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+           f"--IdentityProvider.token={TOKEN}", "--expose-app-in-browser",
+           f"--ServerApp.root_dir={ROOT / 'book'}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/status?token={TOKEN}")
+            break
+        except OSError:
+            if time.time() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail("JupyterLab did not start")
+            time.sleep(0.5)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.fail("headless Chromium is needed: install it with `apt-get install chromium`")
+    b = Browser(exe, port=_free_port())
+    yield b
+    b.close()
+
+
+def test_run_chapter_and_move_a_slider(lab_url, browser):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        _run_chapter_and_move_a_slider(lab_url, browser)
+    except TimeoutError:
+        browser.screenshot(SHOTS / "lab-timeout.png")
+        raise
+
+
+def _run_chapter_and_move_a_slider(lab_url, browser):
+    browser.send("Page.enable")
+    browser.send("Page.navigate", url=f"{lab_url}/lab/tree/toolkit.ipynb?token={TOKEN}&reset")
+    browser.wait_for("window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')", 240,
+                     "the notebook to open")
+    panel = "[...jupyterapp.shell.widgets('main')].find(w => w.context && w.context.path === 'toolkit.ipynb')"
+    kernel_idle = f"""(() => {{ const w = {panel}; const k = w && w.sessionContext.session
+        && w.sessionContext.session.kernel; return !!k && k.status === 'idle'; }})()"""
+    browser.wait_for(kernel_idle, 180, "an idle kernel")
+    browser.eval(f"(() => {{ jupyterapp.shell.activateById(({panel}).id); return true; }})()")
+    browser.eval("jupyterapp.commands.execute('notebook:run-all-cells').then(() => true)")
+    browser.wait_for(f"({OUTPUT_TEXT}).length > 0", 240, "the widget's printed numbers")
+    browser.wait_for(f"""(() => {{ const w = {panel};
+        return [...w.content.widgets].every(c => c.model.type !== 'code' || c.model.executionCount); }})()
+        && {kernel_idle}""", 240, "all cells to finish")
+    errors = browser.eval("document.querySelectorAll('.jp-OutputArea-output[data-mime-type*=\"error\"]').length")
+    assert errors == 0, "a cell raised an error in JupyterLab"
+    before = browser.eval(OUTPUT_TEXT)
+    browser.eval("""(() => { const s = [...document.querySelectorAll('.widget-slider')][0];
+        s.scrollIntoView({block: 'center'}); return true; })()""")
+    time.sleep(1)
+    browser.screenshot(SHOTS / "lab-before.png")
+    # Move the first slider (mu_q) one step to the right, with the keyboard, as a reader could.
+    browser.eval("""(() => { const h = [...document.querySelectorAll('.widget-slider .noUi-handle')][0];
+        h.focus(); return document.activeElement === h; })()""")
+    browser.key("ArrowRight", "ArrowRight", 39)
+    browser.wait_for(f"({OUTPUT_TEXT}) !== {before!r}", 60, "the widget output to change")
+    after = browser.eval(OUTPUT_TEXT)
+    time.sleep(1)
+    browser.screenshot(SHOTS / "lab-after.png")
+    print(f"\nbefore: {before}\nafter:  {after}\nscreenshots: {SHOTS}/lab-before.png, lab-after.png")
+    assert before != after
