@@ -54,7 +54,7 @@ lint: setup
 
 unit: setup
 	@echo "== stage: unit tests and doctests"
-	$(BIN)/python -m pytest -q tests companion --ignore=tests/site --ignore=tests/rerun
+	$(BIN)/python -m pytest -q tests companion --ignore=tests/site --ignore=tests/rerun --ignore=tests/lab
 
 notebooks: setup
 	@echo "== stage: notebooks (nbval over every notebook in _toc.yml)"
@@ -68,6 +68,8 @@ rerun: setup
 site-check: setup
 	@echo "== stage: site checks (built HTML, offline assets, headless Chromium)"
 	$(BIN)/python -m pytest -q tests/site
+	@echo "== stage: JupyterLab end to end (run a chapter, move a slider)"
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/lab
 
 test: setup
 	@$(MAKE) --no-print-directory lint

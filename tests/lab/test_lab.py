@@ -38,11 +38,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def lab_url():
+def lab_url(tmp_path_factory):
+    # Work on a copy: JupyterLab autosaves, and committed notebooks must stay output-free.
+    root = tmp_path_factory.mktemp("lab")
+    shutil.copy(ROOT / "book" / "toolkit.ipynb", root / "toolkit.ipynb")
     port = _free_port()
     cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
            f"--IdentityProvider.token={TOKEN}", "--expose-app-in-browser",
-           f"--ServerApp.root_dir={ROOT / 'book'}"]
+           f"--ServerApp.root_dir={root}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -96,7 +99,8 @@ def _run_chapter_and_move_a_slider(lab_url, browser):
     browser.wait_for(f"""(() => {{ const w = {panel};
         return [...w.content.widgets].every(c => c.model.type !== 'code' || c.model.executionCount); }})()
         && {kernel_idle}""", 240, "all cells to finish")
-    errors = browser.eval("document.querySelectorAll('.jp-OutputArea-output[data-mime-type*=\"error\"]').length")
+    errors = browser.eval(
+        "document.querySelectorAll('.jp-OutputArea-output[data-mime-type*=\"error\"]').length")
     assert errors == 0, "a cell raised an error in JupyterLab"
     before = browser.eval(OUTPUT_TEXT)
     browser.eval("""(() => { const s = [...document.querySelectorAll('.widget-slider')][0];
