@@ -14,15 +14,6 @@ from companion.metrics import energy_distance
 DT = torch.float64
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # tiny tensors: one thread is as fast and avoids oversubscribing a shared machine
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def gen(seed=0):
     return torch.Generator().manual_seed(seed)
 

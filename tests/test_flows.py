@@ -15,15 +15,6 @@ from companion.distributions import log_prob_change_of_variables_1d, normal_log_
 D64 = torch.float64
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # tiny models: intra-op threads only add contention on a shared CPU
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _randomize(module, seed=0, std=0.5):
     """Non-trivial weights, so a layer is far from the identity."""
     g = torch.Generator().manual_seed(seed)

@@ -10,8 +10,6 @@ from hypothesis import strategies as st
 
 from companion import gan
 
-torch.set_num_threads(1)  # tiny networks: one thread is fastest and deterministic
-
 
 @pytest.fixture(scope="module")
 def grid():

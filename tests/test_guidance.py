@@ -16,15 +16,6 @@ MIX = G.ring_mixture()
 AB = alphas_cumprod(linear_beta_schedule(50, 1e-3, 0.2))
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These models are tiny: one intra-op thread avoids synchronisation overhead on a shared CPU."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture
 def x():
     return torch.from_numpy(np.random.default_rng(3).normal(scale=1.8, size=(40, 2)))

@@ -10,15 +10,6 @@ from hypothesis import strategies as st
 from companion.metrics import energy_distance, mmd_rbf
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # small matrices: one thread is as fast and avoids oversubscribing a shared machine
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture
 def rng():
     return np.random.default_rng(7)

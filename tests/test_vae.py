@@ -23,15 +23,6 @@ def rng():
     return np.random.default_rng(1234)
 
 
-@pytest.fixture
-def one_thread():
-    """Tiny models: intra-op threads cost more than they save (badly so on a shared CPU)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _gen(seed=0):
     return torch.Generator().manual_seed(seed)
 
