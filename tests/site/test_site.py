@@ -159,3 +159,33 @@ def test_figures_have_opaque_backgrounds(html_dir, theme):
     transparent = [p.name for p in pngs if (img := imread(p)).ndim == 3 and img.shape[2] == 4
                    and img[..., 3].min() < 1.0]
     assert not transparent, f"figures with transparent pixels: {transparent}"
+
+
+def test_static_widget_twins_respond_without_a_kernel(chromium, site_url, pages):
+    """On every page with widgets, pressing a key on the first slider shows another picture."""
+    import socket
+
+    from cdp import Browser
+
+    widget_pages = [p for p in pages if "application/vnd.jupyter.widget-view+json" in p.read_text()]
+    visible_image = """(() => { const imgs = [...document.querySelectorAll('.widget-image')]
+        .filter(i => i.offsetParent !== null); return imgs.length ? imgs[0].src : null; })()"""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    browser = Browser(chromium, port=port)
+    try:
+        browser.send("Page.enable")
+        for page in widget_pages:
+            browser.send("Page.navigate", url=f"{site_url}/{page.name}")
+            browser.wait_for("document.querySelectorAll('.noUi-handle').length > 0", 60,
+                             f"the sliders of {page.name}")
+            browser.wait_for(f"{visible_image} !== null", 30, f"a picture on {page.name}")
+            browser.eval("""(() => { const h = document.querySelectorAll('.noUi-handle')[0];
+                h.scrollIntoView({block: 'center'}); h.focus(); return true; })()""")
+            before = browser.eval(visible_image)
+            browser.key("ArrowRight", "ArrowRight", 39)
+            browser.wait_for(f"{visible_image} !== {before!r}", 30, f"the picture on {page.name} to change")
+            browser.screenshot(SCREENSHOTS / f"{page.stem}-widget-moved.png")
+    finally:
+        browser.close()
