@@ -537,7 +537,8 @@ def render_results(summary: Sequence[dict], config: CapstoneConfig | None = None
     c = _config(config)
     if len(summary) == 0:
         raise ValueError("summary: expected at least one row")
-    head = ["family", f"MMD² (h={c.mmd_bandwidth})", "energy distance", "held-out log-lik. (nats)",
+    head = ["family", f"MMD² (Gaussian kernel, h={c.mmd_bandwidth})", "energy distance",
+            "held-out log-lik. (nats)",
             "which log-lik.", "modes (of 8)", "high quality", "train s", "s per 10k samples"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for s in summary:
