@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 import yaml
@@ -49,3 +50,15 @@ def test_no_javascript_in_static_folder():
     # Jupyter Book adds a <script> tag for every .js file under book/_static.
     scripts = list((BOOK / "_static").rglob("*.js"))
     assert not scripts, f"move these out of book/_static: {scripts}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_carries_the_config_macros_for_jupyterlab(path):
+    """JupyterLab's MyST renderer reads LaTeX macros from the first cell's front matter;
+    that copy must equal the config's (run tools/sync_macros.py after changing a macro)."""
+    sys.path.insert(0, str(BOOK.parent / "tools"))
+    from sync_macros import macro_cell_source
+
+    first = json.loads(path.read_text())["cells"][0]
+    assert "".join(first["source"]) == macro_cell_source(), f"{path.name}: run python tools/sync_macros.py"
+    assert "remove-cell" in first["metadata"].get("tags", [])

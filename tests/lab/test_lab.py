@@ -102,6 +102,10 @@ def _run_chapter_and_move_a_slider(lab_url, browser):
     errors = browser.eval(
         "document.querySelectorAll('.jp-OutputArea-output[data-mime-type*=\"error\"]').length")
     assert errors == 0, "a cell raised an error in JupyterLab"
+    # Macros such as \\KL come from the notebook's front-matter cell (tools/sync_macros.py).
+    tex_errors = browser.eval(
+        "document.querySelector('.jp-Notebook').innerText.split('Undefined control sequence').length - 1")
+    assert tex_errors == 0, f"{tex_errors} maths errors in JupyterLab (undefined LaTeX macros?)"
     before = browser.eval(OUTPUT_TEXT)
     browser.eval("""(() => { const s = [...document.querySelectorAll('.widget-slider')][0];
         s.scrollIntoView({block: 'center'}); return true; })()""")
