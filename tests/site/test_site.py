@@ -189,3 +189,38 @@ def test_static_widget_twins_respond_without_a_kernel(chromium, site_url, pages)
             browser.screenshot(SCREENSHOTS / f"{page.stem}-widget-moved.png")
     finally:
         browser.close()
+
+
+def test_dark_mode_pages_and_figures(chromium, site_url, pages):
+    """Every page in the theme's dark mode: the theme applies, every image loads; a screenshot each.
+
+    Figures themselves are opaque white (see test_figures_have_opaque_backgrounds), so they stay
+    readable on the dark page; the screenshots are for a person to look at.
+    """
+    import socket
+
+    from cdp import Browser
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    browser = Browser(chromium, port=port)
+    try:
+        browser.send("Page.enable")
+        browser.send("Page.navigate", url=f"{site_url}/{pages[0].name}")
+        browser.wait_for("document.readyState === 'complete'", 30)
+        browser.eval("localStorage.setItem('theme', 'dark'); localStorage.setItem('mode', 'dark'); true")
+        for page in pages:
+            browser.send("Page.navigate", url=f"{site_url}/{page.name}")
+            browser.wait_for("document.readyState === 'complete'", 60, f"{page.name} to load")
+            browser.wait_for("document.documentElement.dataset.theme === 'dark'", 30,
+                             f"dark mode on {page.name}")
+            background = browser.eval("getComputedStyle(document.body).backgroundColor")
+            rgb = [int(v) for v in re.findall(r"\d+", background)[:3]]
+            assert sum(rgb) < 150, f"{page.name}: dark mode background is {background}"
+            broken = browser.eval("[...document.images].filter(i => i.complete && i.naturalWidth === 0)"
+                                  ".map(i => i.src)")
+            assert not broken, f"{page.name}: images that did not load: {broken}"
+            browser.screenshot(SCREENSHOTS / f"{page.stem}-dark.png")
+    finally:
+        browser.close()
