@@ -62,3 +62,12 @@ def test_notebook_carries_the_config_macros_for_jupyterlab(path):
     first = json.loads(path.read_text())["cells"][0]
     assert "".join(first["source"]) == macro_cell_source(), f"{path.name}: run python tools/sync_macros.py"
     assert "remove-cell" in first["metadata"].get("tags", [])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_says_what_to_do_without_companion(path):
+    """The first code cell explains how to install `companion` (e.g. on Colab), hidden on the site."""
+    cells = json.loads(path.read_text())["cells"]
+    first = next(c for c in cells if c["cell_type"] == "code")
+    assert "except ImportError" in "".join(first["source"]) and "pip install -e ." in "".join(first["source"])
+    assert "remove-cell" in first["metadata"].get("tags", [])
