@@ -1,8 +1,6 @@
 """Chapter ch-vae invariants: KL, reparameterisation, ELBO identity, IWAE, linear beta-VAE (float64)."""
 
 import math
-import statistics
-import time
 
 import numpy as np
 import pytest
@@ -463,7 +461,7 @@ def test_linear_vae_optimum_rejects_bad_input():
         V.linear_vae_optimum(np.ones(2), 1.0, 0.1, latent_dim=3)
 
 
-def test_widget_specs_at_every_corner_and_fast():
+def test_widget_specs_at_every_corner():
     specs = V.widget_specs()
     assert len(specs) == 1
     spec = specs[0]
@@ -475,12 +473,7 @@ def test_widget_specs_at_every_corner_and_fast():
     lo = spec.callback(beta=0.5, latent_dim=12)[0]
     hi = spec.callback(beta=8.0, latent_dim=12)[0]
     assert hi["collapsed units"] > lo["collapsed units"] and hi["rate (nats)"] < lo["rate (nats)"]
-    times = []
-    for values in spec.corners():
-        t0 = time.perf_counter()
-        spec.callback(**values)
-        times.append(time.perf_counter() - t0)
-    assert statistics.median(times) < 0.5  # 100 ms target alone; generous under CI contention
+    # Latency is measured by `make bench` (benchmarks/run.py), not by a timed test.
 
 
 def test_beta_vae_view_rejects_bad_input():
