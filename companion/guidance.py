@@ -637,6 +637,21 @@ def _check_training_data(x, labels, n_classes):
     return x, labels
 
 
+def _check_training_args(n_classes, x, labels, alphas_cumprod, steps, batch_size, lr, seed):
+    """Validate the arguments both training functions share; seed torch; return them and a generator."""
+    n_classes = check_int(n_classes, "n_classes", low=1)
+    x, labels = _check_training_data(x, labels, n_classes)
+    ab = check_array(alphas_cumprod, "alphas_cumprod", ndim=1)
+    check_in_range(ab, "alphas_cumprod", 0.0, 1.0, closed=(False, True))
+    ab = torch.as_tensor(ab, dtype=torch.float32)
+    steps = check_int(steps, "steps", low=1)
+    batch_size = check_int(batch_size, "batch_size", low=1)
+    lr = check_scalar(lr, "lr", low=0.0, closed=(False, True))
+    seed = check_int(seed, "seed", low=0)
+    torch.manual_seed(seed)
+    return n_classes, x, labels, ab, steps, batch_size, lr, torch.Generator().manual_seed(seed)
+
+
 def train_conditional_denoiser(x: torch.Tensor, labels: torch.Tensor, n_classes: int,
                                alphas_cumprod: torch.Tensor, *, p_uncond: float = 0.2,
                                steps: int = 1500, batch_size: int = 256, lr: float = 3e-3,
@@ -662,18 +677,9 @@ def train_conditional_denoiser(x: torch.Tensor, labels: torch.Tensor, n_classes:
     Returns:
         ``(model, history)`` with ``history["loss"]`` the loss of every step.
     """
-    n_classes = check_int(n_classes, "n_classes", low=1)
-    x, labels = _check_training_data(x, labels, n_classes)
-    ab = check_array(alphas_cumprod, "alphas_cumprod", ndim=1)
-    check_in_range(ab, "alphas_cumprod", 0.0, 1.0, closed=(False, True))
-    ab = torch.as_tensor(ab, dtype=torch.float32)
+    n_classes, x, labels, ab, steps, batch_size, lr, g = _check_training_args(
+        n_classes, x, labels, alphas_cumprod, steps, batch_size, lr, seed)
     p_uncond = check_scalar(p_uncond, "p_uncond", low=0.0, high=1.0)
-    steps = check_int(steps, "steps", low=1)
-    batch_size = check_int(batch_size, "batch_size", low=1)
-    lr = check_scalar(lr, "lr", low=0.0, closed=(False, True))
-    seed = check_int(seed, "seed", low=0)
-    torch.manual_seed(seed)
-    g = torch.Generator().manual_seed(seed)
     model = ConditionalDenoiser(n_classes, len(ab), x.shape[1], hidden=hidden).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
@@ -741,17 +747,8 @@ def train_noisy_classifier(x: torch.Tensor, labels: torch.Tensor, n_classes: int
     Returns:
         ``(classifier, history)`` with ``history["loss"]`` per step.
     """
-    n_classes = check_int(n_classes, "n_classes", low=1)
-    x, labels = _check_training_data(x, labels, n_classes)
-    ab = check_array(alphas_cumprod, "alphas_cumprod", ndim=1)
-    check_in_range(ab, "alphas_cumprod", 0.0, 1.0, closed=(False, True))
-    ab = torch.as_tensor(ab, dtype=torch.float32)
-    steps = check_int(steps, "steps", low=1)
-    batch_size = check_int(batch_size, "batch_size", low=1)
-    lr = check_scalar(lr, "lr", low=0.0, closed=(False, True))
-    seed = check_int(seed, "seed", low=0)
-    torch.manual_seed(seed)
-    g = torch.Generator().manual_seed(seed)
+    n_classes, x, labels, ab, steps, batch_size, lr, g = _check_training_args(
+        n_classes, x, labels, alphas_cumprod, steps, batch_size, lr, seed)
     clf = NoisyClassifier(n_classes, len(ab), x.shape[1], hidden=hidden).to(device)
     opt = torch.optim.Adam(clf.parameters(), lr=lr)
     x, labels, ab = x.to(device), labels.to(device), ab.to(device)
