@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import signal
 import subprocess
 import tempfile
 import time
@@ -19,10 +21,11 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 
 class Browser:
     def __init__(self, chromium: str, port: int = 9333):
-        self.profile = tempfile.TemporaryDirectory()
+        # Chromium's helper processes can still write to the profile while it is removed.
+        self.profile = tempfile.TemporaryDirectory(ignore_cleanup_errors=True)
         self.proc = subprocess.Popen(
             [chromium, *FLAGS, f"--remote-debugging-port={port}", f"--user-data-dir={self.profile.name}",
-             "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.time() + 30
         while True:
             try:
@@ -76,6 +79,9 @@ class Browser:
         try:
             self.ws.close()
         finally:
-            self.proc.kill()
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)  # the browser and all its helper processes
+            except ProcessLookupError:
+                pass
             self.proc.wait()
             self.profile.cleanup()

@@ -108,7 +108,7 @@ def test_no_error_output_in_executed_cells(pages):
 
 
 def _chromium(chromium: str, *args: str, timeout: int = 60) -> subprocess.CompletedProcess:
-    with tempfile.TemporaryDirectory() as profile:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         return subprocess.run(
             [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr",
              "--v=0", *args],
