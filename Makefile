@@ -81,7 +81,10 @@ test: setup
 	@$(MAKE) --no-print-directory site-check
 
 # The benchmark suite (not part of `make test`): writes benchmarks/results.{json,md}.
+# Its own dependencies (zuko) go in with --no-deps: pip must not resolve torch again.
+# Build and test wall times: `$(BIN)/python benchmarks/run.py --only builds` (~25 min).
 bench: setup
+	$(BIN)/pip install --quiet --no-deps -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/run.py
 
 lab: setup
