@@ -11,7 +11,15 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .validation import ArrayLike, check_array, check_positive, check_same_shape, is_torch
+from .validation import (
+    ArrayLike,
+    check_array,
+    check_broadcast,
+    check_int,
+    check_positive,
+    check_same_shape,
+    is_torch,
+)
 
 __all__ = [
     "mc_estimate",
@@ -24,6 +32,13 @@ __all__ = [
 ]
 
 LOG_2PI = math.log(2.0 * math.pi)
+
+
+def _check_axis(axis: int, x: ArrayLike, name: str) -> int:
+    """``axis`` as a valid axis of ``x`` (an error names ``axis``, or ``name`` if ``x`` is 0-d)."""
+    if x.ndim == 0:
+        raise ValueError(f"{name}: expected at least 1 dimension to reduce over, got a scalar")
+    return check_int(axis, "axis", low=-x.ndim, high=x.ndim - 1)
 
 
 def mc_estimate(values: ArrayLike, axis: int = 0) -> tuple[ArrayLike, ArrayLike]:
@@ -46,7 +61,8 @@ def mc_estimate(values: ArrayLike, axis: int = 0) -> tuple[ArrayLike, ArrayLike]
         (2.5, 0.6455)
     """
     values = check_array(values, "values")
-    n = values.shape[axis] if values.ndim else 0
+    axis = _check_axis(axis, values, "values")
+    n = values.shape[axis]
     if n < 2:
         raise ValueError(f"values: expected at least 2 draws along axis {axis}, got {n}")
     if is_torch(values):
@@ -65,6 +81,7 @@ def normal_log_prob(x: ArrayLike, mu: ArrayLike, var: ArrayLike) -> ArrayLike:
     """
     x, mu = check_array(x, "x"), check_array(mu, "mu")
     var = check_positive(var, "var")
+    check_broadcast(x=x, mu=mu, var=var)
     log = torch.log if is_torch(var) else np.log
     return -0.5 * (LOG_2PI + log(var) + (x - mu) ** 2 / var)
 
@@ -88,6 +105,7 @@ def kl_normal(mu_q: ArrayLike, var_q: ArrayLike, mu_p: ArrayLike, var_p: ArrayLi
     """
     mu_q, mu_p = check_array(mu_q, "mu_q"), check_array(mu_p, "mu_p")
     var_q, var_p = check_positive(var_q, "var_q"), check_positive(var_p, "var_p")
+    check_broadcast(mu_q=mu_q, var_q=var_q, mu_p=mu_p, var_p=var_p)
     log = torch.log if is_torch(var_q) else np.log
     return 0.5 * (log(var_p) - log(var_q)) + (var_q + (mu_q - mu_p) ** 2) / (2.0 * var_p) - 0.5
 
@@ -105,6 +123,8 @@ def kl_monte_carlo(log_q: ArrayLike, log_p: ArrayLike) -> tuple[ArrayLike, Array
     log_q = check_array(log_q, "log_q", ndim=1)
     log_p = check_array(log_p, "log_p", ndim=1)
     check_same_shape(log_q=log_q, log_p=log_p)
+    if log_q.shape[0] < 2:
+        raise ValueError(f"log_q and log_p: expected at least 2 draws, got {log_q.shape[0]}")
     return mc_estimate(log_q - log_p)
 
 
@@ -119,6 +139,7 @@ def log_mean_exp(log_w: ArrayLike, axis: int = -1) -> ArrayLike:
         1000.0
     """
     log_w = check_array(log_w, "log_w")
+    axis = _check_axis(axis, log_w, "log_w")
     if is_torch(log_w):
         n = log_w.shape[axis]
         return torch.logsumexp(log_w, dim=axis) - math.log(n)
@@ -140,6 +161,7 @@ def jensen_gap_log(log_w: ArrayLike, axis: int = -1) -> ArrayLike:
         0.0
     """
     log_w = check_array(log_w, "log_w")
+    axis = _check_axis(axis, log_w, "log_w")
     mean = log_w.mean(dim=axis) if is_torch(log_w) else log_w.mean(axis=axis)
     return log_mean_exp(log_w, axis=axis) - mean
 
@@ -173,5 +195,11 @@ def log_prob_change_of_variables_1d(
         if not callable(f):
             raise TypeError(f"{fname}: expected a callable, got {type(f).__name__}")
     x = inverse(y)
-    return base_log_prob(x) + log_abs_dinverse(y)
+    for fname, value in (("inverse", x), ("log_abs_dinverse", log_abs_dinverse(y))):
+        if tuple(np.shape(value)) != tuple(np.shape(y)):
+            raise ValueError(f"{fname}: expected an elementwise map, giving shape {tuple(np.shape(y))} "
+                             f"like y, got {tuple(np.shape(value))}")
+        if bool((torch.isnan(value) if is_torch(value) else np.isnan(value)).any()):
+            raise ValueError(f"{fname}: returned NaN; is y outside the domain of inverse?")
+    return base_log_prob(x) + value
 

@@ -35,6 +35,7 @@ __all__ = [
     "check_positive",
     "check_in_range",
     "check_same_shape",
+    "check_broadcast",
     "check_scalar",
     "check_int",
     "check_choice",
@@ -166,6 +167,26 @@ def check_same_shape(**arrays: ArrayLike) -> None:
             f"{' and '.join(names)}: expected the same shape, got "
             + " and ".join(str(s) for s in shapes)
         )
+
+
+def check_broadcast(**arrays: ArrayLike) -> tuple[int, ...]:
+    """Check that all keyword arguments broadcast together, naming them if not; return the shape.
+
+    >>> check_broadcast(x=np.zeros(3), mu=0.0, var=np.ones((2, 1)))
+    (2, 3)
+    >>> check_broadcast(x=np.zeros(3), mu=np.zeros(2))
+    Traceback (most recent call last):
+    ...
+    ValueError: x and mu: expected shapes that broadcast together, got (3,) and (2,)
+    """
+    shapes = [tuple(a.shape) if is_torch(a) else tuple(np.shape(a)) for a in arrays.values()]
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise ValueError(
+            f"{' and '.join(arrays)}: expected shapes that broadcast together, got "
+            + " and ".join(str(s) for s in shapes)
+        ) from None
 
 
 def check_scalar(
