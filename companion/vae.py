@@ -35,6 +35,7 @@ from .plotting import new_figure
 from .validation import (
     ArrayLike,
     check_array,
+    check_broadcast,
     check_choice,
     check_in_range,
     check_int,
@@ -124,8 +125,15 @@ def diag_normal_log_prob(x: ArrayLike, mu: ArrayLike, log_var: ArrayLike) -> Arr
     x = check_array(x, "x")
     mu = check_array(mu, "mu")
     log_var = check_array(log_var, "log_var")
+    check_broadcast(x=x, mu=mu, log_var=log_var)
     exp = torch.exp if is_torch(log_var) else np.exp
-    return -0.5 * (LOG_2PI + log_var + (x - mu) ** 2 * exp(-log_var)).sum(-1)
+    sq = (x - mu) ** 2
+    with np.errstate(over="ignore", invalid="ignore"):
+        term = sq * exp(-log_var)
+    if bool((torch.isnan(term) if is_torch(term) else np.isnan(term)).any()):
+        # 0 * inf where exp(-log_var) overflows at x = mu: the term is 0 for any log_var
+        term = torch.where(sq == 0, 0.0, term) if is_torch(term) else np.where(sq == 0, 0.0, term)
+    return -0.5 * (LOG_2PI + log_var + term).sum(-1)
 
 
 def bernoulli_log_prob(x: ArrayLike, logits: ArrayLike) -> ArrayLike:
@@ -142,6 +150,7 @@ def bernoulli_log_prob(x: ArrayLike, logits: ArrayLike) -> ArrayLike:
     """
     x = check_in_range(x, "x", 0.0, 1.0)
     logits = check_array(logits, "logits")
+    check_broadcast(x=x, logits=logits)
     if is_torch(logits):
         return (x * logits - nn.functional.softplus(logits)).sum(-1)
     return (x * logits - np.logaddexp(0.0, logits)).sum(-1)
@@ -222,6 +231,8 @@ def _call_log_likelihood(log_likelihood: LogLikelihood, x: torch.Tensor, z: torc
     if not is_torch(ll) or tuple(ll.shape) != tuple(z.shape[:2]):
         shape = tuple(ll.shape) if hasattr(ll, "shape") else type(ll).__name__
         raise ValueError(f"log_likelihood: expected a tensor of shape {tuple(z.shape[:2])}, got {shape}")
+    if bool(torch.isnan(ll).any()):
+        raise ValueError("log_likelihood: returned NaN")
     return ll
 
 
@@ -643,7 +654,7 @@ def train_vae(
 
     if not isinstance(model, VAE):
         raise TypeError(f"model: expected a VAE, got {type(model).__name__}")
-    data = model._x(data)
+    data = model._x(check_array(data, "data", shape=(None, model.data_dim)))
     steps = check_int(steps, "steps", low=1)
     batch_size = min(check_int(batch_size, "batch_size", low=1), data.shape[0])
     lr = check_scalar(lr, "lr", low=0.0, closed=(False, True))

@@ -388,7 +388,7 @@ def test_vae_and_training_reject_bad_input():
         V.train_vae(vae, torch.zeros(8, 4), steps=0, progress=False)
     with pytest.raises(ValueError, match="beta: expected >= 0"):
         V.train_vae(vae, torch.zeros(8, 4), beta=-1.0, progress=False)
-    with pytest.raises(ValueError, match="x: expected shape"):
+    with pytest.raises(ValueError, match="data: expected shape"):
         V.train_vae(vae, torch.zeros(8, 3), progress=False)
     with pytest.raises(TypeError, match="model: expected a VAE"):
         V.train_vae(torch.nn.Linear(2, 2), torch.zeros(8, 4), progress=False)
