@@ -20,6 +20,7 @@ from .validation import (
     check_positive,
     check_same_shape,
     check_scalar,
+    is_torch,
 )
 
 __all__ = [
@@ -137,6 +138,8 @@ def q_sample(x0: torch.Tensor, t: torch.Tensor | int, eps: torch.Tensor,
     """
     x0 = check_array(x0, "x0")
     eps = check_array(eps, "eps")
+    if x0.ndim < 1:
+        raise ValueError(f"x0: expected shape (batch, ...), got {tuple(x0.shape)}")
     check_same_shape(x0=x0, eps=eps)
     ab = check_array(alphas_cumprod, "alphas_cumprod", ndim=1)
     check_in_range(ab, "alphas_cumprod", 0.0, 1.0, closed=(False, True))
@@ -603,6 +606,8 @@ def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 1000.0) ->
     if dim % 2:
         raise ValueError(f"dim: expected an even size, got {dim}")
     t = check_array(t, "t", ndim=1)
+    t = t if is_torch(t) else torch.as_tensor(t)
+    max_period = check_scalar(max_period, "max_period", low=0.0, closed=(False, True))
     half = dim // 2
     freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
     args = t.float()[:, None] * freqs[None, :]                                      # (batch, half)
@@ -643,6 +648,7 @@ class EpsMLP(torch.nn.Module):
     def forward(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         if x_t.ndim != 2 or x_t.shape[1] != self.dim:
             raise ValueError(f"x_t: expected shape (batch, {self.dim}), got {tuple(x_t.shape)}")
+        check_array(x_t, "x_t")
         if t.shape != (x_t.shape[0],):
             raise ValueError(f"t: expected shape ({x_t.shape[0]},), got {tuple(t.shape)}")
         emb = timestep_embedding(t, self.emb_dim).to(x_t.dtype)                   # (batch, emb_dim)
@@ -679,7 +685,11 @@ def simple_loss(eps_model, x0: torch.Tensor, t: torch.Tensor | int, eps: torch.T
     ab = _check_ab(alphas_cumprod)
     t = _check_t(t, ab.shape[0], x0.shape[0])
     x_t = q_sample(x0, t, eps, ab)
-    per_example = (eps - eps_model(x_t, t)).pow(2).flatten(1).sum(1)               # (batch,)
+    eps_hat = eps_model(x_t, t)
+    if tuple(eps_hat.shape) != tuple(eps.shape):
+        raise ValueError(f"eps_model: expected an output of shape {tuple(eps.shape)}, "
+                         f"got {tuple(eps_hat.shape)}")
+    per_example = (eps - eps_hat).pow(2).flatten(1).sum(1)                          # (batch,)
     return per_example.mean() if reduce else per_example
 
 
@@ -917,6 +927,8 @@ def noised_data_view(t: int, schedule: str, *, x0: torch.Tensor, eps: torch.Tens
     Returns:
         ``(numbers, fig)`` with ``numbers = {"alpha_bar": ..., "SNR": ...}``.
     """
+    x0 = check_array(x0, "x0", shape=(None, 2))
+    eps = check_array(eps, "eps", shape=(None, 2))
     check_choice(schedule, "schedule", list(schedules))
     ab = _check_ab(schedules[schedule])
     t = check_int(t, "t", low=0, high=ab.shape[0] - 1)
@@ -960,6 +972,7 @@ def sampling_steps_view(steps: int, eta: float, *, table: dict, reference: torch
     Returns:
         ``(numbers, fig)`` with ``numbers = {"energy distance": ...}``.
     """
+    reference = check_array(reference, "reference", shape=(None, 2))
     key = (steps, float(eta))
     if key not in table:
         raise ValueError(f"steps and eta: expected one of {sorted(table)}, got {key}")

@@ -173,6 +173,11 @@ def log_prob_change_of_variables(
         if not callable(f):
             raise TypeError(f"{fname}: expected a callable, got {type(f).__name__}")
     z, log_det = inverse(x)
+    if tuple(z.shape) != tuple(x.shape) or tuple(log_det.shape) != (x.shape[0],):
+        raise ValueError(f"inverse: expected (z, log_det) of shapes {tuple(x.shape)} and ({x.shape[0]},), "
+                         f"got {tuple(z.shape)} and {tuple(log_det.shape)}")
+    if not (bool(torch.isfinite(z).all()) and bool(torch.isfinite(log_det).all())):
+        raise ValueError("inverse: returned NaN or infinite values; is x outside its domain?")
     return base_log_prob(z) + log_det
 
 
@@ -202,6 +207,9 @@ def log_abs_det_jacobian(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Te
     out = []
     for xi in x:
         jac = torch.autograd.functional.jacobian(fn, xi)  # (dim, dim)
+        if tuple(jac.shape) != (x.shape[1], x.shape[1]):
+            raise ValueError(f"fn: expected to map shape ({x.shape[1]},) to ({x.shape[1]},), "
+                             f"got a Jacobian of shape {tuple(jac.shape)}")
         out.append(torch.linalg.slogdet(jac).logabsdet)
     return torch.stack(out)
 
@@ -344,6 +352,8 @@ def rational_quadratic_spline(
     widths, heights = check_array(widths, "widths"), check_array(heights, "heights")
     derivatives = check_array(derivatives, "derivatives")
     bound = check_scalar(bound, "bound", low=0.0, closed=(False, True))
+    min_bin = check_scalar(min_bin, "min_bin", low=0.0, closed=(False, True))
+    min_derivative = check_scalar(min_derivative, "min_derivative", low=0.0, closed=(False, True))
     n_bins = widths.shape[-1]
     if widths.shape != (*x.shape, n_bins) or heights.shape != widths.shape:
         raise ValueError(f"widths, heights: expected shape {(*x.shape, 'K')} each, "
@@ -465,7 +475,10 @@ class Permutation(nn.Module):
 
     def __init__(self, perm: Sequence[int]):
         super().__init__()
-        perm = torch.as_tensor(list(perm), dtype=torch.long)
+        perm = check_array(torch.as_tensor(np.asarray(list(perm), dtype=np.float64)), "perm")
+        if bool((perm != perm.round()).any()):
+            raise ValueError(f"perm: expected integers, got {perm.tolist()}")
+        perm = perm.long()
         if perm.ndim != 1 or sorted(perm.tolist()) != list(range(len(perm))):
             raise ValueError(f"perm: expected a permutation of 0..{len(perm) - 1}, got {perm.tolist()}")
         self.dim = len(perm)

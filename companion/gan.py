@@ -112,6 +112,8 @@ def ring_of_gaussians(
     n = check_int(n, "n", low=1)
     centers = ring_centers(n_modes, radius)
     std = check_scalar(std, "std", low=0.0, closed=(False, True))
+    if not (rng is None or isinstance(rng, np.random.Generator)):
+        rng = check_int(rng, "rng", low=0)
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     k = rng.integers(0, len(centers), size=n)
     return centers[k] + std * rng.standard_normal((n, 2))
@@ -607,6 +609,9 @@ def train_gan(
     n_eval = check_int(n_eval, "n_eval", low=1)
     seed = check_int(seed, "seed", low=0)
     centers = ring_centers() if centers is None else check_array(centers, "centers", ndim=2)
+    if centers.shape[1] != data.shape[1]:
+        raise ValueError(f"centers: expected {data.shape[1]} columns like data, "
+                         f"got shape {tuple(centers.shape)}")
     std = check_scalar(std, "std", low=0.0, closed=(False, True))
     settings = dict(steps=steps, loss=loss, d_steps=d_steps, g_steps=g_steps, lr_d=lr_d, lr_g=lr_g,
                     batch_size=batch_size, seed=seed)
@@ -794,6 +799,8 @@ def widget_specs(runs: dict | None = None, data: ArrayLike | None = None) -> lis
             on ``data`` or a fresh :func:`ring_of_gaussians`) if not given.
         data: training data for the runs, shape ``(n, 2)``.
     """
+    if runs is not None and (not isinstance(runs, dict) or not runs):
+        raise TypeError(f"runs: expected a non-empty dict of GANRun, got {runs!r:.40}")
     if runs is None:
         data = ring_of_gaussians(5000, rng=1) if data is None else data
         runs = dynamics_runs(data, progress=False)

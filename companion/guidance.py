@@ -29,8 +29,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .diffusion import alphas_cumprod as _alphas_cumprod
 from .diffusion import (
+    _check_t,
     ddim_sample,
     gmm_noised_log_prob,
     gmm_noised_score,
@@ -38,6 +38,7 @@ from .diffusion import (
     q_sample,
     timestep_embedding,
 )
+from .diffusion import alphas_cumprod as _alphas_cumprod
 from .plotting import new_figure
 from .validation import (
     check_array,
@@ -575,10 +576,10 @@ class MixtureDenoiser:
         return out.to(x.dtype)
 
 
-def _steps(t: torch.Tensor | int, batch: int) -> torch.Tensor:
+def _steps(t: torch.Tensor | int, batch: int, T: int | None = None) -> torch.Tensor:
     if isinstance(t, int) and not isinstance(t, bool):
-        return torch.full((batch,), t, dtype=torch.long)
-    return t
+        t = torch.full((batch,), t, dtype=torch.long)
+    return t if T is None else _check_t(t, T, batch)  # an error names t
 
 
 class ConditionalDenoiser(nn.Module):
@@ -617,7 +618,7 @@ class ConditionalDenoiser(nn.Module):
         """``x``: (batch, dim); ``t``: int or (batch,) steps; ``labels``: (batch,) in ``[0, K]``."""
         x = check_array(x, "x", shape=(None, self.dim))
         labels = _check_labels(labels, self.n_classes, x.shape[0], allow_null=True)
-        t = _steps(t, x.shape[0])
+        t = _steps(t, x.shape[0], self.T)
         h = torch.cat([x.float(), timestep_embedding(t, 16), self.label_emb(labels)], dim=1)
         return self.net(h).to(x.dtype)
 
@@ -727,7 +728,7 @@ class NoisyClassifier(nn.Module):
     def forward(self, x: torch.Tensor, t: torch.Tensor | int) -> torch.Tensor:
         """Log-probabilities of every class, shape ``(batch, K)``."""
         x = check_array(x, "x", shape=(None, self.dim))
-        t = _steps(t, x.shape[0])
+        t = _steps(t, x.shape[0], self.T)
         logits = self.net(torch.cat([x.float(), timestep_embedding(t, 16)], dim=1))
         return torch.log_softmax(logits, dim=1).to(x.dtype)
 
