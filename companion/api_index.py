@@ -32,6 +32,10 @@ def public_api() -> list[dict]:
 
 def chapter_usage(book_dir: str | Path) -> dict[str, list[str]]:
     """For each public name, the chapters (notebook stems) whose code or text mentions it."""
+    if not isinstance(book_dir, (str, Path)):
+        raise TypeError(f"book_dir: expected a str or Path, got {type(book_dir).__name__}")
+    if not Path(book_dir).is_dir():
+        raise ValueError(f"book_dir: no such directory {str(book_dir)!r}")
     names = {row["name"] for row in public_api()}
     usage: dict[str, list[str]] = {name: [] for name in names}
     for nb_path in sorted(Path(book_dir).glob("*.ipynb")):

@@ -38,7 +38,7 @@ from . import gan as Gn
 from . import vae as Va
 from .metrics import energy_distance, mmd_rbf
 from .plotting import new_figure
-from .validation import ArrayLike, check_array, check_choice, check_int, is_torch
+from .validation import ArrayLike, check_array, check_choice, check_int, check_scalar, is_torch
 from .widgets import WidgetSpec
 
 __all__ = ["CapstoneConfig", "FAMILY_NAMES", "ring_split", "continuous_alpha_bar", "divergence",
@@ -84,6 +84,20 @@ class CapstoneConfig:
     hidden: int = 64
     n_timing: int = 10_000
     lrs: dict = field(default_factory=lambda: {"VAE": 3e-3, "GAN": 1e-3, "flow": 5e-3, "diffusion": 3e-3})
+
+    def __post_init__(self):
+        for name in ("steps", "batch_size", "n_train", "n_test", "n_modes", "n_eval", "iwae_k", "hidden",
+                     "n_timing"):
+            check_int(getattr(self, name), name, low=1)
+        check_int(self.data_seed, "data_seed", low=0)
+        check_int(self.T, "T", low=2)
+        for name in ("radius", "std", "mmd_bandwidth"):
+            check_scalar(getattr(self, name), name, low=0.0, closed=(False, True))
+        if not isinstance(self.lrs, dict) or set(self.lrs) != set(FAMILY_NAMES):
+            raise ValueError(f"lrs: expected a learning rate for each of {list(FAMILY_NAMES)}, "
+                             f"got {self.lrs!r}")
+        for family, lr in self.lrs.items():
+            check_scalar(lr, f"lrs[{family!r}]", low=0.0, closed=(False, True))
 
 
 def _config(config) -> CapstoneConfig:
@@ -283,7 +297,11 @@ def pf_ode_log_likelihood(eps_model, x: torch.Tensor, alphas_cumprod: torch.Tens
         sd = (1.0 - a).sqrt()
 
         def f(z: torch.Tensor) -> torch.Tensor:
-            return -0.5 * beta * (z - eps_model(z, t).to(z.dtype) / sd)
+            eps = eps_model(z, t)
+            if tuple(eps.shape) != tuple(z.shape):
+                raise ValueError(f"eps_model: expected an output of shape {tuple(z.shape)}, "
+                                 f"got {tuple(eps.shape)}")
+            return -0.5 * beta * (z - eps.to(z.dtype) / sd)
 
         return divergence(f, y)
 
@@ -499,6 +517,11 @@ def summarise(rows: Sequence[dict]) -> list[dict]:
     """
     if len(rows) == 0:
         raise ValueError("rows: expected at least one row")
+    for i, r in enumerate(rows):
+        lacking = [k for k in ("family", "log_likelihood_kind", *_NUMERIC)
+                   if not isinstance(r, dict) or k not in r]
+        if lacking:
+            raise ValueError(f"rows: row {i} lacks {lacking}")
     out = []
     for family in dict.fromkeys(r["family"] for r in rows):
         mine = [r for r in rows if r["family"] == family]
@@ -537,6 +560,15 @@ def render_results(summary: Sequence[dict], config: CapstoneConfig | None = None
     c = _config(config)
     if len(summary) == 0:
         raise ValueError("summary: expected at least one row")
+    keys = ("family", "n_seeds", "log_likelihood_kind",
+            *(f"{k}_{w}" for k in _NUMERIC for w in ("mean", "std")))
+    for i, r in enumerate(summary):
+        lacking = [k for k in keys if not isinstance(r, dict) or k not in r]
+        if lacking:
+            raise ValueError(f"summary: row {i} lacks {lacking}")
+        bad = [k for k in keys[3:] if not isinstance(r[k], str) and not math.isfinite(r[k])]
+        if bad:
+            raise ValueError(f"summary: row {i} has non-finite {bad}")
     head = ["family", f"MMD² (Gaussian kernel, h={c.mmd_bandwidth})", "energy distance",
             "held-out log-lik. (nats)",
             "which log-lik.", "modes (of 8)", "high quality", "train s", "s per 10k samples"]
@@ -606,12 +638,16 @@ def widget_specs(models: dict | None = None, test: ArrayLike | None = None, *,
         test: held-out points (default: from :func:`ring_split`).
         n: samples per model.
     """
+    if models is not None and (not isinstance(models, dict) or not models):
+        raise TypeError(f"models: expected a non-empty dict {{(family, seed): trained}}, got {models!r:.40}")
+    if test is not None:
+        test = check_array(test, "test", shape=(None, 2))
+    n = check_int(n, "n", low=1)
     c = CapstoneConfig(steps=20, n_train=500, n_test=500, T=20, n_eval=100, n_timing=10)
     if models is None:
         _, models = run_benchmark(c, seeds=(0, 1, 2), progress=False)
     if test is None:
         test = ring_split(c)[1]
-    n = check_int(n, "n", low=1)
     samples = {key: draw_samples(tr, n, seed=7).numpy() for key, tr in models.items()}
     seeds = sorted({s for _, s in samples})
     sliders = {"family": ("options", list(FAMILY_NAMES), "flow"), "seed": ("options", seeds, seeds[0])}

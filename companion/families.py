@@ -206,6 +206,8 @@ def notebook_labels(path: str | Path) -> set[str]:
         >>> sorted(notebook_labels(p))
         ['ch-x', 'eq-a']
     """
+    if not isinstance(path, (str, Path)):
+        raise TypeError(f"path: expected a str or Path, got {type(path).__name__}")
     path = Path(path)
     if path.suffix != ".ipynb":
         raise ValueError(f"path: expected a .ipynb file, got {str(path)!r}")
