@@ -82,8 +82,10 @@ def bench_chapters(repeats: int) -> list[dict]:
 
 
 def bench_widgets() -> list[dict]:
-    from companion.plotting import figure_png
-
+    """Each widget over its whole slider grid: the callback alone, and what the live widget
+    does on a slider move (``WidgetSpec.render``: callback, then the PNG with the layout
+    fixed by the first render). The first render, at the defaults, happens when the widget
+    is displayed; it is reported separately and not counted in the slider statistics."""
     rows = []
     for name in CHAPTER_MODULES:
         try:
@@ -97,24 +99,27 @@ def bench_widgets() -> list[dict]:
         specs = factory()
         prep = time.perf_counter() - start
         for spec in specs:
+            t0 = time.perf_counter()
+            spec.render()
+            first = (time.perf_counter() - t0) * 1000
             lat, cb = [], []
             for values in spec.grid():
                 t0 = time.perf_counter()
-                _, fig = spec.callback(**values)
-                t1 = time.perf_counter()
-                figure_png(fig)  # what the live widget then displays
+                spec.callback(**values)
+                cb.append((time.perf_counter() - t0) * 1000)
+                t0 = time.perf_counter()
+                spec.render(values)
                 lat.append((time.perf_counter() - t0) * 1000)
-                cb.append((t1 - t0) * 1000)
             row = {"widget": spec.name, "module": name, "grid_points": len(lat),
                    "callback_median_ms": float(np.median(cb)),
                    "callback_p95_ms": float(np.percentile(cb, 95)),
                    "median_ms": float(np.median(lat)), "p95_ms": float(np.percentile(lat, 95)),
-                   "precompute_s": prep}
+                   "first_render_ms": first, "precompute_s": prep}
             rows.append(row)
             print(f"widget {spec.name:28s} n={len(lat):4d} "
                   f"callback median {row['callback_median_ms']:6.1f} ms "
                   f"p95 {row['callback_p95_ms']:6.1f} ms; with PNG render median {row['median_ms']:6.1f} ms "
-                  f"p95 {row['p95_ms']:6.1f} ms")
+                  f"p95 {row['p95_ms']:6.1f} ms; first render {first:6.1f} ms")
     return rows
 
 
@@ -607,11 +612,16 @@ def write_markdown(results: dict, path: Path) -> None:
                   + ", ".join(f"{t:.1f}" for t in r["runs_s"]) + " |" for r in results["chapters"]]
         lines.append("")
     if results.get("widgets"):
-        lines += ["| widget | grid points | callback median (ms) | callback p95 (ms) "
-                  "| with PNG render: median (ms) | with PNG render: p95 (ms) |",
-                  "|---|---|---|---|---|---|"]
+        lines += ["Widgets over their whole slider grid. A slider move in JupyterLab costs the callback "
+                  "plus the PNG render (`WidgetSpec.render`; budget: median under 100 ms, 95th "
+                  "percentile under 250 ms); the first render, when the widget appears, also lays "
+                  "the figure out.", "",
+                  "| widget | grid points | callback median (ms) | callback p95 (ms) "
+                  "| slider move, with render: median (ms) | slider move: p95 (ms) | first render (ms) |",
+                  "|---|---|---|---|---|---|---|"]
         lines += [f"| {r['widget']} | {r['grid_points']} | {r['callback_median_ms']:.1f} | "
-                  f"{r['callback_p95_ms']:.1f} | {r['median_ms']:.1f} | {r['p95_ms']:.1f} |"
+                  f"{r['callback_p95_ms']:.1f} | {r['median_ms']:.1f} | {r['p95_ms']:.1f} | "
+                  + (f"{r['first_render_ms']:.0f} |" if "first_render_ms" in r else "not measured |")
                   for r in results["widgets"]]
         lines.append("")
     comparisons = [r for key in ("references", "flows_zuko", "diffusion_reference")

@@ -40,6 +40,8 @@ class WidgetSpec:
     name: str
     callback: Callable
     sliders: dict = field(default_factory=dict)
+    #: Axes positions from the first laid-out render, keyed by (figure size, number of axes).
+    _layouts: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def values(self, argument: str) -> list:
         """Every value the slider for ``argument`` can take."""
@@ -66,6 +68,71 @@ class WidgetSpec:
         ends = [(self.values(n)[0], self.values(n)[-1]) for n in names]
         return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*ends)]
 
+    def render(self, values: dict | None = None, *, dpi: float | None = None) -> tuple[dict, bytes]:
+        """The numbers and the PNG picture of one slider position, as the widget shows them.
+
+        ``values`` defaults to the sliders' defaults. Matplotlib's constrained layout
+        measures every label before drawing and costs about as much as the drawing itself
+        (measured in ``make bench``), so it runs once: the first render of each figure
+        shape lays the axes out and records their positions, later renders reuse them.
+        Margins are measured at the first position drawn; ``tests`` check that no label
+        leaves the picture at any corner of the sliders (:meth:`clipped_labels`).
+        """
+        import io
+
+        values = {**self.defaults(), **(values or {})}
+        numbers, fig = self.callback(**values)
+        key = (tuple(fig.get_size_inches().round(3)), len(fig.axes))
+        positions = self._layouts.get(key)
+        if positions is not None and fig.get_layout_engine() is not None:
+            fig.set_layout_engine(None)  # not "none": a placeholder engine costs an extra draw
+            for ax, pos in zip(fig.axes, positions, strict=True):
+                ax.set_position(pos, which="original")
+        elif positions is None and hasattr(fig.get_layout_engine(), "set"):
+            # The layout is measured once; leave room for wider tick labels at other positions.
+            fig.get_layout_engine().set(w_pad=_LAYOUT_PAD, h_pad=_LAYOUT_PAD)
+        if dpi is not None:
+            fig.set_dpi(dpi)
+        buf = io.BytesIO()
+        _canvas_with_shared_mathtext(fig)
+        fig.savefig(buf, format="png", dpi="figure", facecolor="white", transparent=False)
+        if positions is None:
+            self._layouts[key] = [ax.get_position(original=True).frozen() for ax in fig.axes]
+        return numbers, buf.getvalue()
+
+    def clipped_labels(self, values: dict | None = None) -> list[str]:
+        """Axes whose drawn text leaves the figure at ``values`` under the reused layout.
+
+        Renders the defaults first (which fixes the layout), then draws ``values`` with
+        that layout and describes every axes whose tight extent (tick labels, titles,
+        axis labels, legend) leaves the figure by more than a pixel; empty when all of
+        the picture is visible.
+        """
+        self.render()
+        numbers, fig = self.callback(**{**self.defaults(), **(values or {})})
+        key = (tuple(fig.get_size_inches().round(3)), len(fig.axes))
+        positions = self._layouts.get(key)
+        if positions is None:  # another figure shape: laid out afresh, nothing to check
+            return []
+        fig.set_layout_engine(None)  # not "none": a placeholder engine costs an extra draw
+        for ax, pos in zip(fig.axes, positions, strict=True):
+            ax.set_position(pos, which="original")
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        width, height = fig.bbox.width, fig.bbox.height
+        clipped = []
+        for i, ax in enumerate(fig.axes):
+            box = ax.get_tightbbox(renderer)  # what is drawn: tick labels, titles, legend
+            if box is not None and (box.x0 < -1 or box.y0 < -1 or box.x1 > width + 1
+                                    or box.y1 > height + 1):
+                clipped.append(f"axes {i} ({ax.get_title() or ax.get_xlabel() or 'untitled'}): "
+                               f"extent {box.x0:.0f}..{box.x1:.0f} x {box.y0:.0f}..{box.y1:.0f} "
+                               f"in a {width:.0f} x {height:.0f} figure")
+        return clipped
+
     def interact(self):
         """Wire the callback to ipywidgets sliders (for JupyterLab) and return the widget."""
         import ipywidgets
@@ -81,9 +148,11 @@ class WidgetSpec:
                 controls[arg] = cls(min=lo, max=hi, step=step, value=default, description=arg,
                                     continuous_update=False)
 
+        from IPython.display import Image
+
         def show(**values):
-            numbers, fig = self.callback(**values)
-            display(fig)
+            numbers, png = self.render(values)
+            display(Image(png))
             print("  ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}"
                             for k, v in numbers.items()))
 
@@ -97,10 +166,9 @@ class WidgetSpec:
         nested ``Stack`` widgets that hold the pictures, so dragging a slider on the
         static page shows the precomputed result with no kernel and no network.
         """
-        import io
-
         import ipywidgets
 
+        self.render()  # lay the figure out at the default position, as the live widget does
         names = list(self.sliders)
         sliders = {
             arg: ipywidgets.SelectionSlider(
@@ -111,11 +179,9 @@ class WidgetSpec:
         }
 
         def leaf(values: dict):
-            numbers, fig = self.callback(**values)
-            buf = io.BytesIO()
-            fig.savefig(buf, format="png", dpi=dpi)
+            numbers, png = self.render(values, dpi=dpi)
             text = "&nbsp;&nbsp;".join(f"{k} = {_fmt(v)}" for k, v in numbers.items())
-            return ipywidgets.VBox([ipywidgets.Image(value=buf.getvalue(), format="png"),
+            return ipywidgets.VBox([ipywidgets.Image(value=png, format="png"),
                                     ipywidgets.HTML(f"<code>{text}</code>")])
 
         def build(level: int, fixed: dict):
@@ -140,6 +206,30 @@ class WidgetSpec:
         from IPython.display import display
 
         display(self.static_twin() if os.environ.get("BOOK_BUILD") == "1" else self.interact())
+
+
+_MATHTEXT_PARSER = None
+#: Padding (inches) around each axes when a widget's layout is measured (matplotlib: 3/72).
+_LAYOUT_PAD = 6 / 72
+
+
+def _canvas_with_shared_mathtext(fig):
+    """An Agg canvas for ``fig`` whose renderer shares one mathtext parser across figures.
+
+    Matplotlib caches parsed ``$...$`` strings per parser and makes a parser per
+    renderer, so every new figure re-parses its tick labels (``10^{-3}`` on a log axis
+    costs about 10 ms each). Sharing the parser keeps that cache between renders.
+    """
+    global _MATHTEXT_PARSER
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    renderer = canvas.get_renderer()
+    if hasattr(renderer, "mathtext_parser"):
+        if _MATHTEXT_PARSER is None:
+            _MATHTEXT_PARSER = renderer.mathtext_parser
+        renderer.mathtext_parser = _MATHTEXT_PARSER
+    return canvas
 
 
 def _fmt(v) -> str:

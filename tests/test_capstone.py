@@ -213,6 +213,7 @@ def test_widget_corners(tiny_run):
     (spec,) = C.widget_specs(models, test, n=50)
     for values in spec.corners():
         numbers, fig = spec.callback(**values)
+        assert not spec.clipped_labels(values), (spec.name, values, spec.clipped_labels(values))
         assert numbers["n"] == 50 and len(fig.axes) == 1
 
 

@@ -418,6 +418,7 @@ def test_widget_callbacks_at_every_corner():
         assert len(spec.grid()) <= 200
         for values in spec.corners() + [spec.defaults()]:
             numbers, fig = spec.callback(**values)
+            assert not spec.clipped_labels(values), (spec.name, values, spec.clipped_labels(values))
             assert numbers and all(np.isfinite(v) for v in numbers.values()), (spec.name, values)
             assert fig.axes and any(ax.has_data() for ax in fig.axes)
 

@@ -188,7 +188,9 @@ def test_spline_is_monotone_invertible_and_its_log_derivative_is_exact(seed, spr
     x_back, ld_inv = Fl.rational_quadratic_spline(y, w, h, d, bound=3.0, inverse=True)
     # round-off in y is magnified by the inverse's slope dx/dy = exp(-ld) where the spline is flat
     assert bool(((x_back - x).abs() <= 1e-12 * (1 + torch.exp(-ld))).all())
-    assert float((ld + ld_inv).abs().max()) < 1e-9
+    # the inverse's log-derivative is evaluated at y, so the same magnification applies to it
+    # (worst seen over 12,000 draws: 1.8e-9 absolute, 1.02e-10 relative to 1 + exp(-ld))
+    assert bool(((ld + ld_inv).abs() <= 1e-9 * (1 + torch.exp(-ld))).all())
     # elementwise map: its derivative by autograd
     xr = x.clone().requires_grad_(True)
     grad = torch.autograd.grad(Fl.rational_quadratic_spline(xr, w, h, d, bound=3.0)[0].sum(), xr)[0]
@@ -387,6 +389,7 @@ def test_flow_1d_view_mass_and_corners():
     assert len(spec.grid()) <= 200
     for values in spec.corners():
         numbers, fig = spec.callback(**values)
+        assert not spec.clipped_labels(values), (spec.name, values, spec.clipped_labels(values))
         assert fig.axes and all(np.isfinite(v) for v in numbers.values())
         assert numbers["mass with Jacobian"] == pytest.approx(1.0, abs=1e-3)
         expected = np.log1p(values["bend"]) - np.log(values["scale"])
@@ -412,6 +415,7 @@ def test_widget_specs_at_their_corners():
         assert len(spec.grid()) <= 200
         for values in spec.corners():
             numbers, fig = spec.callback(**values)
+            assert not spec.clipped_labels(values), (spec.name, values, spec.clipped_labels(values))
             assert fig.axes and all(np.isfinite(v) for v in numbers.values())
     with pytest.raises(ValueError, match="layer: expected an integer <= 3"):
         specs[1].callback(layer=4)

@@ -248,6 +248,7 @@ def test_widget_specs_at_every_corner():
         assert len(spec.grid()) <= 200
         for values in spec.corners():
             numbers, fig = spec.callback(**values)
+            assert not spec.clipped_labels(values), (spec.name, values, spec.clipped_labels(values))
             assert fig.axes and all(ax.has_data() for ax in fig.axes[:2])
             assert all(np.isfinite(v) for v in numbers.values())
 

@@ -219,6 +219,7 @@ def test_widget_spec_corners_are_finite_and_fast():
     (spec,) = G.widget_specs(n_per_class=30, n_steps=8)
     for values in spec.corners():
         numbers, fig = spec.callback(**values)
+        assert not spec.clipped_labels(values), (spec.name, values, spec.clipped_labels(values))
         assert all(np.isfinite(v) for v in numbers.values())
         assert fig.axes and fig.axes[0].collections
 

@@ -468,6 +468,7 @@ def test_widget_specs_at_every_corner():
     assert len(spec.grid()) <= 200
     for values in spec.corners() + [spec.defaults()]:
         numbers, fig = spec.callback(**values)
+        assert not spec.clipped_labels(values), (spec.name, values, spec.clipped_labels(values))
         assert fig.axes and all(np.isfinite(v) for v in numbers.values())
         assert numbers["active units"] + numbers["collapsed units"] == values["latent_dim"]
     lo = spec.callback(beta=0.5, latent_dim=12)[0]

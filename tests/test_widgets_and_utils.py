@@ -48,3 +48,34 @@ def test_widget_spec_grid_and_corners():
     for values in spec.corners():
         numbers, fig = spec.callback(**values)
         assert fig.axes and all(np.isfinite(v) for v in numbers.values())
+
+
+def test_render_reuses_the_first_layout_exactly():
+    from companion.widgets import kl_widget_spec
+
+    spec = kl_widget_spec()
+    numbers, first = spec.render()  # laid out by matplotlib's constrained layout
+    again_numbers, again = spec.render()  # the recorded positions, no layout engine
+    assert first[:8] == b"\x89PNG\r\n\x1a\n" and numbers == again_numbers
+    assert numbers == spec.callback(**spec.defaults())[0]
+    assert first == again  # the same pixels: the stored positions are the layout's
+    assert len(spec._layouts) == 1
+    other_numbers, other = spec.render({"mu_q": -3.0, "sigma_q": 2.75})
+    assert other != first and other_numbers["KL(q||p)"] > numbers["KL(q||p)"]
+    assert all(not spec.clipped_labels(v) for v in spec.corners())
+
+
+def test_clipped_labels_reports_text_that_leaves_the_figure():
+    from companion.plotting import new_figure
+    from companion.widgets import WidgetSpec
+
+    def view(width):
+        fig, ax = new_figure(height=2.0)
+        ax.plot([0, 1], [0, 1])
+        ax.set_ylabel("y" * width)  # a long label needs a wider margin than the first layout kept
+        return {"width": width}, fig
+
+    spec = WidgetSpec("label-width", view, {"width": (1, 60, 59, 1)})
+    assert spec.clipped_labels({"width": 1}) == []
+    clipped = spec.clipped_labels({"width": 60})
+    assert len(clipped) == 1 and "axes 0" in clipped[0], clipped
