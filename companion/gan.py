@@ -724,6 +724,8 @@ def generator_loss_view(logit: float):
     ax_g.set_title(r"$|\partial \mathcal{L}_G / \partial l|$")
     ax_g.set_ylim(1e-5, 2.0)
     ax_g.minorticks_off()  # minor ticks of a log axis cost ~30 ms per redraw in the live widget
+    ax_l.locator_params(axis="x", nbins=5)  # few ticks: each is rebuilt on every slider move
+    ax_g.locator_params(axis="x", nbins=5)
     return numbers, fig
 
 

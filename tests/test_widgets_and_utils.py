@@ -79,3 +79,20 @@ def test_clipped_labels_reports_text_that_leaves_the_figure():
     assert spec.clipped_labels({"width": 1}) == []
     clipped = spec.clipped_labels({"width": 60})
     assert len(clipped) == 1 and "axes 0" in clipped[0], clipped
+
+
+def test_render_leaves_the_garbage_collector_as_it_found_it():
+    import gc
+
+    from companion.widgets import kl_widget_spec
+
+    spec = kl_widget_spec()
+    assert gc.isenabled()
+    spec.render()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        spec.render({"mu_q": 2.0})
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
