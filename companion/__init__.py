@@ -3,7 +3,7 @@
 One small module per topic; chapters import from here and never redefine a function.
 
 - :mod:`companion.validation` -- the input-checking convention every public function uses.
-- :mod:`companion.utils` -- ``set_seed``.
+- :mod:`companion.utils` -- ``set_seed``, and the switches ``scaled`` (train longer) and ``default_device``.
 - :mod:`companion.distributions` -- Monte Carlo, KL, Jensen, change of variables (chapter 0).
 """
 

@@ -1,7 +1,18 @@
-"""Small shared utilities: seeding."""
+"""Small shared utilities: seeding, and the two environment switches of the book.
+
+Every chapter runs on a laptop CPU within its time budget by default. Two environment
+variables change that without editing a chapter:
+
+- ``COMPANION_TRAIN_SCALE=k`` multiplies every chapter's training steps by ``k``
+  (:func:`train_scale`, :func:`scaled`), for nicer figures at ``k`` times the cost;
+- ``COMPANION_DEVICE`` picks the device the chapters train on (:func:`default_device`).
+
+Unset, they give the tested path: the steps as written, on the CPU.
+"""
 
 from __future__ import annotations
 
+import os
 import random
 
 import numpy as np
@@ -9,7 +20,10 @@ import torch
 
 from .validation import check_int
 
-__all__ = ["set_seed"]
+__all__ = ["set_seed", "train_scale", "scaled", "default_device"]
+
+#: The largest accepted ``COMPANION_TRAIN_SCALE``.
+_MAX_TRAIN_SCALE = 100
 
 
 def set_seed(seed: int) -> np.random.Generator:
@@ -27,3 +41,81 @@ def set_seed(seed: int) -> np.random.Generator:
     np.random.seed(seed)  # noqa: NPY002 -- legacy global state, seeded for third-party code
     torch.manual_seed(seed)
     return np.random.default_rng(seed)
+
+
+def train_scale() -> int:
+    """The training-length multiplier: the environment variable ``COMPANION_TRAIN_SCALE``.
+
+    Unset (or empty) it is 1, the chapters' tested budget. Otherwise it must be an
+    integer from 1 to 100.
+
+    Raises:
+        ValueError: the variable is not such an integer; the message names it.
+
+    Example:
+        >>> 1 <= train_scale() <= 100
+        True
+    """
+    raw = os.environ.get("COMPANION_TRAIN_SCALE", "").strip()
+    if raw == "":
+        return 1
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not 1 <= value <= _MAX_TRAIN_SCALE:
+        raise ValueError(f"COMPANION_TRAIN_SCALE: expected an integer from 1 to {_MAX_TRAIN_SCALE}, "
+                         f"got {raw!r}")
+    return value
+
+
+def scaled(steps: int) -> int:
+    """``steps * train_scale()``: a chapter's training steps, times ``COMPANION_TRAIN_SCALE``.
+
+    Args:
+        steps: the chapter's step count at the default scale, an integer >= 1.
+
+    Example:
+        >>> scaled(300) == 300 * train_scale()   # 300 unless COMPANION_TRAIN_SCALE is set
+        True
+    """
+    steps = check_int(steps, "steps", low=1)
+    return steps * train_scale()
+
+
+def default_device() -> str:
+    """The device the chapters train on: the environment variable ``COMPANION_DEVICE``.
+
+    Unset (or empty) it is ``"cpu"``, the tested path. ``"auto"`` gives ``"cuda"`` when
+    ``torch.cuda.is_available()`` and ``"cpu"`` otherwise; ``"cpu"``, ``"cuda"``,
+    ``"cuda:N"`` and ``"mps"`` are taken as they are, after checking that the GPU exists.
+
+    Raises:
+        ValueError: an unknown value, or a GPU asked for where none is found; the
+            message names ``COMPANION_DEVICE``.
+
+    Example:
+        >>> torch.device(default_device()).type in ("cpu", "cuda", "mps")   # "cpu" unless set
+        True
+    """
+    raw = os.environ.get("COMPANION_DEVICE", "").strip()
+    value = raw.lower()
+    if value in ("", "cpu"):
+        return "cpu"
+    if value == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if value == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ValueError("COMPANION_DEVICE: 'mps' asked for, but no Apple GPU (MPS) was found")
+        return "mps"
+    if value == "cuda" or (value.startswith("cuda:") and value[5:].isdigit()):
+        if not torch.cuda.is_available():
+            raise ValueError(f"COMPANION_DEVICE: {raw!r} asked for, but no GPU was found "
+                             "(torch.cuda.is_available() is False); unset it or use 'auto' or 'cpu'")
+        index = int(value[5:]) if ":" in value else 0
+        if index >= torch.cuda.device_count():
+            raise ValueError(f"COMPANION_DEVICE: {raw!r} asked for, but only "
+                             f"{torch.cuda.device_count()} GPU(s) were found")
+        return value
+    raise ValueError(f"COMPANION_DEVICE: expected 'cpu', 'cuda', 'cuda:N', 'mps' or 'auto', got {raw!r}")

@@ -141,6 +141,9 @@ case("validation.check_choice", "range", "my_c", lambda: Vl.check_choice("b", "m
 case("utils.set_seed", "shape", "seed", lambda: Ut.set_seed(np.zeros(2)), TypeError)
 case("utils.set_seed", "nan", "seed", lambda: Ut.set_seed(NAN), TypeError)
 case("utils.set_seed", "range", "seed", lambda: Ut.set_seed(-1))
+case("utils.scaled", "shape", "steps", lambda: Ut.scaled(np.zeros(2)), TypeError)
+case("utils.scaled", "nan", "steps", lambda: Ut.scaled(NAN), TypeError)
+case("utils.scaled", "range", "steps", lambda: Ut.scaled(0))
 
 # ------------------------------------------------------------------- distributions
 case("distributions.mc_estimate", "shape", "values", lambda: Ds.mc_estimate(np.zeros((1, 3))))
@@ -779,6 +782,8 @@ EXEMPT: dict[str, str] = {
     "families.linked_labels": "takes no arguments",
     "families.widget_specs": "takes no arguments",
     "api_index.public_api": "takes no arguments",
+    "utils.train_scale": "takes no arguments; bad COMPANION_TRAIN_SCALE values: test_utils.py",
+    "utils.default_device": "takes no arguments; bad COMPANION_DEVICE values: test_utils.py",
     "plotting.use_book_style": "takes no arguments",
     "gan.loss_widget_spec": "takes no arguments",
     "flows.flow_1d_widget_spec": "takes no arguments",
