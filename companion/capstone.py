@@ -362,7 +362,8 @@ def train_family(family: str, train: ArrayLike, *, config: CapstoneConfig | None
         train: training points, shape ``(n, 2)``.
         config: the benchmark settings (``steps``, ``batch_size``, ``hidden``, ``lrs``, ...).
         seed: seeds initialisation and minibatches.
-        device: torch device.
+        device: torch device to train on; the model is returned on the CPU, where
+            :func:`evaluate_family` scores it.
         progress: show a progress bar.
 
     Returns:
@@ -398,6 +399,10 @@ def train_family(family: str, train: ArrayLike, *, config: CapstoneConfig | None
         Df.train_eps_model(model, x, ab, steps=c.steps, batch_size=c.batch_size, lr=c.lrs["diffusion"],
                            seed=seed, device=device, progress=progress)
         out.update(betas=betas, alphas_cumprod=ab)
+    # scored and sampled on the CPU (a no-op for device="cpu"); inside the timer, since
+    # a GPU's asynchronous work is only finished once the weights are copied back
+    for module in (model.generator, model.discriminator) if family == "GAN" else (model,):
+        module.cpu()
     out["train_seconds"] = time.perf_counter() - start
     out["model"] = model
     return out
