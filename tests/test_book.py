@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
 from toc_notebooks import BOOK, toc_files, toc_notebooks
 
 NOTEBOOKS = sorted(p for p in BOOK.glob("*.ipynb"))
+ROOT = BOOK.parent
 
 
 def test_every_toc_entry_exists():
@@ -71,3 +74,36 @@ def test_notebook_says_what_to_do_without_companion(path):
     first = next(c for c in cells if c["cell_type"] == "code")
     assert "except ImportError" in "".join(first["source"]) and "pip install -e ." in "".join(first["source"])
     assert "remove-cell" in first["metadata"].get("tags", [])
+
+
+def _pins(path: Path) -> dict[str, str]:
+    """``{name: version}`` of a requirements file, following ``-r`` includes; where two
+    lines pin the same version, the one with a local label (``2.13.0+cpu``) is kept."""
+    lines = []
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("-r "):
+            lines += [f"{k}=={v}" for k, v in _pins((path.parent / line[3:].strip()).resolve()).items()]
+        elif line and not line.startswith("--"):
+            lines.append(line)
+    pins = {}
+    for line in lines:
+        assert "==" in line, f"{path.name}: {line!r} is not pinned with =="
+        name, version = line.lower().split("==")
+        old = pins.get(name, version)
+        assert old.split("+")[0] == version.split("+")[0], f"{path.name}: {name} {old} vs {version}"
+        pins[name] = old if "+" in old else version
+    return pins
+
+
+def test_binder_installs_the_pinned_requirements_and_a_cpu_torch():
+    binder = ROOT / "binder"
+    pins = _pins(binder / "requirements.txt")
+    assert pins == {**_pins(ROOT / "requirements.txt"), "torch": pins["torch"]}  # nothing else
+    assert pins["torch"].endswith("+cpu"), "Binder has no GPU: pin torch's CPU build"
+    index = "--extra-index-url https://download.pytorch.org/whl/cpu"
+    assert index in (binder / "requirements.txt").read_text()
+    runtime = (binder / "runtime.txt").read_text().strip()
+    assert runtime == "python-3.11", runtime  # the version the book is tested with (TOOLCHAIN)
+    post = binder / "postBuild"
+    assert os.access(post, os.X_OK) and "pip install --no-deps -e ." in post.read_text()
