@@ -727,7 +727,8 @@ def train_eps_model(model: torch.nn.Module, data: torch.Tensor, alphas_cumprod: 
     data = data.to(device=device, dtype=torch.float32)
     ab_dev = ab.to(device)
     model.to(device).train()
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    # foreach: the same Adam update, bit for bit, in fewer calls
+    opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps, eta_min=0.05 * lr)
     history: dict[str, list[float]] = {"step": [], "loss": []}
     for step in tqdm(range(steps), disable=not progress, desc="training eps-model"):

@@ -622,8 +622,9 @@ def train_gan(
     gen = torch.Generator(device=device).manual_seed(seed)
     G = Generator(latent_dim, hidden, dim).to(device)
     D = Discriminator(dim, hidden).to(device)
-    opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=(0.5, 0.999))
+    # foreach: the same Adam update, bit for bit, in fewer calls
+    opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=(0.5, 0.999), foreach=True)
+    opt_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=(0.5, 0.999), foreach=True)
     eval_z = torch.randn(n_eval, latent_dim, generator=gen, device=device)
     keys = ("step", "modes_covered", "high_quality", "max_share", "d_loss", "g_loss", "samples")
     history: dict = {k: [] for k in keys}

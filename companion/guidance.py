@@ -682,7 +682,8 @@ def train_conditional_denoiser(x: torch.Tensor, labels: torch.Tensor, n_classes:
         n_classes, x, labels, alphas_cumprod, steps, batch_size, lr, seed)
     p_uncond = check_scalar(p_uncond, "p_uncond", low=0.0, high=1.0)
     model = ConditionalDenoiser(n_classes, len(ab), x.shape[1], hidden=hidden).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    # foreach: the same Adam update, bit for bit, in fewer calls
+    opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     x, labels, ab = x.to(device), labels.to(device), ab.to(device)
     history = {"loss": []}
@@ -751,7 +752,8 @@ def train_noisy_classifier(x: torch.Tensor, labels: torch.Tensor, n_classes: int
     n_classes, x, labels, ab, steps, batch_size, lr, g = _check_training_args(
         n_classes, x, labels, alphas_cumprod, steps, batch_size, lr, seed)
     clf = NoisyClassifier(n_classes, len(ab), x.shape[1], hidden=hidden).to(device)
-    opt = torch.optim.Adam(clf.parameters(), lr=lr)
+    # foreach: the same Adam update, bit for bit, in fewer calls
+    opt = torch.optim.Adam(clf.parameters(), lr=lr, foreach=True)
     x, labels, ab = x.to(device), labels.to(device), ab.to(device)
     history = {"loss": []}
     for _ in _progress(range(steps), progress, "classifier"):

@@ -667,7 +667,8 @@ def train_vae(
     model.to(device)
     data = data.to(device)
     gen = torch.Generator(device=device).manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    # foreach: the same Adam update, bit for bit, in fewer calls
+    opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
     history: dict[str, list[float]] = {"step": [], "loss": [], "rate": [], "val_step": [], "val_elbo": []}
     for step in tqdm(range(1, steps + 1), disable=not progress, desc="train_vae"):
         idx = torch.randint(0, data.shape[0], (batch_size,), generator=gen, device=device)
