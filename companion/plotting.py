@@ -49,6 +49,10 @@ def figure_png(fig) -> bytes:
     """The figure as PNG bytes with an opaque white background."""
     import io
 
+    from matplotlib.figure import Figure
+
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig: expected a matplotlib Figure, got {type(fig).__name__}")
     buf = io.BytesIO()
     fig.savefig(buf, format="png", facecolor="white", transparent=False)
     return buf.getvalue()
@@ -62,6 +66,12 @@ def new_figure(ncols: int = 1, nrows: int = 1, *, width: float = 6.4, height: fl
     """
     from matplotlib.figure import Figure
 
+    from .validation import check_int, check_scalar
+
+    ncols = check_int(ncols, "ncols", low=1, high=12)
+    nrows = check_int(nrows, "nrows", low=1, high=12)
+    width = check_scalar(width, "width", low=0.5, high=30.0)
+    height = check_scalar(height, "height", low=0.5, high=30.0)
     with plt.rc_context(BOOK_STYLE):
         fig = Figure(figsize=(width, height), dpi=BOOK_STYLE["figure.dpi"], layout="constrained")
         axes = fig.subplots(nrows, ncols, squeeze=True)

@@ -32,6 +32,7 @@ from companion import flows as Fl
 from companion import gan as Gn
 from companion import guidance as Gd
 from companion import metrics as Mt
+from companion import plotting as Pl
 from companion import utils as Ut
 from companion import vae as Va
 from companion import validation as Vl
@@ -774,6 +775,15 @@ case("widgets.kl_two_gaussians_view", "shape", "mu_q",
 case("widgets.kl_two_gaussians_view", "nan", "sigma_p", lambda: Wd.kl_two_gaussians_view(0.0, 1.0, 0.0, NAN))
 case("widgets.kl_two_gaussians_view", "range", "sigma_q", lambda: Wd.kl_two_gaussians_view(0.0, 0.0))
 
+# ------------------------------------------------------------------- plotting
+case("plotting.new_figure", "shape", "width", lambda: Pl.new_figure(
+    width=np.ones(2)), TypeError)
+case("plotting.new_figure", "nan", "height", lambda: Pl.new_figure(
+    height=NAN))
+case("plotting.new_figure", "range", "ncols", lambda: Pl.new_figure(0))
+case("plotting.figure_png", "range", "fig",
+     lambda: Pl.figure_png(NAN), TypeError)
+
 
 # ------------------------------------------------------------------- exemptions, with reasons
 #: Whole callables with no case, and why.
@@ -790,9 +800,6 @@ EXEMPT: dict[str, str] = {
     "guidance.guidance_scales": "takes no arguments",
     "widgets.kl_widget_spec": "takes no arguments",
     "widgets.widget_specs": "takes no arguments",
-    "plotting.new_figure": "a thin wrapper of matplotlib's Figure.subplots, whose own errors name the "
-                           "argument (ncols/nrows); plotting.py is outside this issue's edit scope",
-    "plotting.figure_png": "takes a matplotlib figure, no numbers; plotting.py is outside this issue's scope",
     "gan.GANRun": "the record train_gan returns; training_dynamics_view (covered) checks what it reads",
     "families.Cell": "a record of three strings built at import from FAMILY_MAP; test_families checks every "
                      "cell's chapter and equation label against the notebooks",
@@ -803,6 +810,8 @@ EXEMPT: dict[str, str] = {
 #: (callable, kind) pairs with no case, and why the kind does not apply.
 NOT_APPLICABLE: dict[tuple[str, str], str] = {
     ("validation.check_positive", "shape"): "accepts any shape",
+    ("plotting.figure_png", "shape"): "takes a matplotlib figure, not numbers",
+    ("plotting.figure_png", "nan"): "takes a matplotlib figure, not numbers",
     ("validation.check_in_range", "shape"): "accepts any shape",
     ("validation.check_same_shape", "nan"): "compares shapes only, never reads values",
     ("validation.check_same_shape", "range"): "compares shapes only, never reads values",
