@@ -112,7 +112,8 @@ class WidgetSpec:
             fig.set_dpi(dpi)
         buf = io.BytesIO()
         _canvas_with_shared_mathtext(fig)
-        fig.savefig(buf, format="png", dpi="figure", facecolor="white", transparent=False)
+        fig.savefig(buf, format="png", dpi=fig.dpi, facecolor="white", transparent=False)  # not "figure":
+        # that means the dpi the figure was created with, not the one set above
         if positions is None:
             self._layouts[key] = [ax.get_position(original=True).frozen() for ax in fig.axes]
         return numbers, buf.getvalue()

@@ -63,6 +63,14 @@ def test_render_reuses_the_first_layout_exactly():
     other_numbers, other = spec.render({"mu_q": -3.0, "sigma_q": 2.75})
     assert other != first and other_numbers["KL(q||p)"] > numbers["KL(q||p)"]
     assert all(not spec.clipped_labels(v) for v in spec.corners())
+    # the static twin's resolution is honoured (savefig's dpi="figure" would mean the creation dpi)
+    import io
+
+    from PIL import Image
+
+    width_in = spec.callback(**spec.defaults())[1].get_size_inches()[0]
+    assert Image.open(io.BytesIO(spec.render(dpi=60)[1])).size[0] == round(width_in * 60)
+    assert Image.open(io.BytesIO(spec.render()[1])).size[0] == round(width_in * 80)
 
 
 def test_clipped_labels_reports_text_that_leaves_the_figure():

@@ -186,6 +186,12 @@ def test_static_widget_twins_respond_without_a_kernel(chromium, site_url, pages)
             before = browser.eval(visible_image)
             browser.key("ArrowRight", "ArrowRight", 39)
             browser.wait_for(f"{visible_image} !== {before!r}", 30, f"the picture on {page.name} to change")
+            # the new picture decoded and laid out on the page (a changed src alone is not yet drawn)
+            browser.wait_for("""(() => { const i = [...document.querySelectorAll('.widget-image')]
+                .filter(i => i.offsetParent !== null)[0];
+                return i.complete && i.naturalWidth > 100 && i.getBoundingClientRect().height > 50; })()""",
+                             30, f"the new picture on {page.name} to be drawn")
+            browser.eval("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(1))))")
             browser.screenshot(SCREENSHOTS / f"{page.stem}-widget-moved.png")
     finally:
         browser.close()
