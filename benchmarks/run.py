@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import diffusion_reference as DR  # noqa: E402
 from toc_notebooks import toc_notebooks  # noqa: E402
 
-CHAPTER_MODULES = ["widgets", "vae", "gan", "flows", "diffusion", "guidance"]
+CHAPTER_MODULES = ["widgets", "vae", "gan", "flows", "diffusion", "guidance", "capstone"]
 SECTIONS = ["chapters", "widgets", "references", "flows-zuko", "diffusion-reference", "training", "builds"]
 DEFAULT_SECTIONS = [name for name in SECTIONS if name != "builds"]
 AGREEMENT_TOL = 1e-6  # float64 agreement required of every comparison with a reference

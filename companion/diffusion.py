@@ -937,7 +937,8 @@ def noised_data_view(t: int, schedule: str, *, x0: torch.Tensor, eps: torch.Tens
     a = float(ab[t])
     numbers = {"alpha_bar": a, "SNR": a / (1.0 - a) if a < 1 else math.inf}
     fig, (ax_x, ax_ab, ax_snr) = new_figure(3, width=8.4, height=2.7)
-    ax_x.scatter(x_t[:, 0], x_t[:, 1], s=2, alpha=0.5, linewidths=0)
+    # one Line2D of markers draws ~2x faster than a scatter collection (the live widget redraws it)
+    ax_x.plot(x_t[:, 0], x_t[:, 1], ".", ms=2, alpha=0.5, mew=0)
     ax_x.set_xlim(-4, 4)
     ax_x.set_ylim(-4, 4)
     ax_x.set_aspect("equal")

@@ -22,6 +22,9 @@ BOOK_STYLE = {
     "axes.spines.top": False,
     "axes.spines.right": False,
     "font.size": 10,
+    # a fixed title height: matplotlib otherwise measures every tick label on each draw to
+    # place titles clear of top-side labels, which none of our figures have
+    "axes.titley": 1.0,
 }
 
 
