@@ -39,12 +39,27 @@ $(VENDOR): book/_vendor/package.json $(STAMP)
 	cd book/_vendor && PATH="$(CURDIR)/$(BIN):$$PATH" npm ci --no-audit --no-fund --silent
 	touch $@
 
+# Jupyter Book's execution cache is keyed on each notebook's text, not on companion's code:
+# when companion/*.py changed since the last build, drop the cache and Sphinx's saved environment
+# (else Sphinx sees unchanged notebooks and reads nothing) so every chapter runs again.
+COMPANION_SHA = book/_build/.companion-sha
+define drop_stale_execution_cache
+	@sha=$$(cat companion/*.py | sha256sum | cut -c1-16); \
+	if [ "$$(cat $(COMPANION_SHA) 2>/dev/null)" != "$$sha" ]; then \
+		if [ -d book/_build/.jupyter_cache ]; then echo "companion changed: re-executing every chapter"; fi; \
+		rm -rf book/_build/.jupyter_cache book/_build/.doctrees book/_build/jupyter_execute; \
+		mkdir -p book/_build; echo $$sha > $(COMPANION_SHA); \
+	fi
+endef
+
 book: setup
+	$(drop_stale_execution_cache)
 	BOOK_BUILD=1 $(BIN)/jupyter-book build book --path-output book
 	@echo "Site built: $(CURDIR)/book/_build/html/index.html"
 
 # A Sphinx warning is an error here (used by `make test`).
 book-strict: setup
+	$(drop_stale_execution_cache)
 	BOOK_BUILD=1 $(BIN)/jupyter-book build book --path-output book -W -n --keep-going
 	@echo "Site built: $(CURDIR)/book/_build/html/index.html"
 
