@@ -104,3 +104,32 @@ def test_render_leaves_the_garbage_collector_as_it_found_it():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_static_twin_precomputes_every_position_as_compact_natural_size_pictures():
+    import io
+
+    import ipywidgets
+    from PIL import Image
+
+    from companion.plotting import new_figure
+    from companion.widgets import WidgetSpec
+
+    def view(a, kind):
+        fig, ax = new_figure(width=3.0, height=2.0)
+        ax.plot([0, 1], [0, a if kind == "up" else -a])
+        return {"a": a, "kind": kind}, fig
+
+    spec = WidgetSpec("tiny", view, {"a": (1, 3, 1, 2), "kind": ("options", ["up", "down"], "up")})
+    twin = spec.static_twin()
+    slider_a, slider_kind, stack = twin.children
+    assert isinstance(stack, ipywidgets.Stack) and len(stack.children) == 3  # a = 1, 2, 3
+    assert stack.selected_index == 1 and slider_a.index == 1  # the default, a = 2
+    leaves = [leaf for inner in stack.children for leaf in inner.children]
+    assert len(leaves) == 3 * 2
+    image, text = leaves[5].children  # a = 3, kind = "down"
+    assert "a = 3" in text.value and "kind = down" in text.value
+    picture = Image.open(io.BytesIO(image.value))
+    assert picture.mode == "P" and picture.size == (3 * 80, 2 * 80)  # palette PNG, live resolution
+    assert image.layout.align_self == "flex-start"  # not stretched (and blurred) to the page width
+    assert len(image.value) < len(spec.render({"a": 3, "kind": "down"})[1])
