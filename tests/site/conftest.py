@@ -53,3 +53,20 @@ def site_url(html_dir):
         thread.start()
         yield f"http://127.0.0.1:{server.server_address[1]}"
         server.shutdown()
+
+
+@pytest.fixture
+def browser(chromium):
+    """Headless Chromium driven over the DevTools protocol (tests/cdp.py), on a free port."""
+    import socket
+
+    from cdp import Browser
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    b = Browser(chromium, port=port)
+    try:
+        yield b
+    finally:
+        b.close()

@@ -161,72 +161,50 @@ def test_figures_have_opaque_backgrounds(html_dir, theme):
     assert not transparent, f"figures with transparent pixels: {transparent}"
 
 
-def test_static_widget_twins_respond_without_a_kernel(chromium, site_url, pages):
+def test_static_widget_twins_respond_without_a_kernel(browser, site_url, pages):
     """On every page with widgets, pressing a key on the first slider shows another picture."""
-    import socket
-
-    from cdp import Browser
-
     widget_pages = [p for p in pages if "application/vnd.jupyter.widget-view+json" in p.read_text()]
     visible_image = """(() => { const imgs = [...document.querySelectorAll('.widget-image')]
         .filter(i => i.offsetParent !== null); return imgs.length ? imgs[0].src : null; })()"""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    browser = Browser(chromium, port=port)
-    try:
-        browser.send("Page.enable")
-        for page in widget_pages:
-            browser.send("Page.navigate", url=f"{site_url}/{page.name}")
-            browser.wait_for("document.querySelectorAll('.noUi-handle').length > 0", 60,
-                             f"the sliders of {page.name}")
-            browser.wait_for(f"{visible_image} !== null", 30, f"a picture on {page.name}")
-            browser.eval("""(() => { const h = document.querySelectorAll('.noUi-handle')[0];
-                h.scrollIntoView({block: 'center'}); h.focus(); return true; })()""")
-            before = browser.eval(visible_image)
-            browser.key("ArrowRight", "ArrowRight", 39)
-            browser.wait_for(f"{visible_image} !== {before!r}", 30, f"the picture on {page.name} to change")
-            # the new picture decoded and laid out on the page (a changed src alone is not yet drawn)
-            browser.wait_for("""(() => { const i = [...document.querySelectorAll('.widget-image')]
-                .filter(i => i.offsetParent !== null)[0];
-                return i.complete && i.naturalWidth > 100 && i.getBoundingClientRect().height > 50; })()""",
-                             30, f"the new picture on {page.name} to be drawn")
-            browser.eval("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(1))))")
-            browser.screenshot(SCREENSHOTS / f"{page.stem}-widget-moved.png")
-    finally:
-        browser.close()
+    browser.send("Page.enable")
+    for page in widget_pages:
+        browser.send("Page.navigate", url=f"{site_url}/{page.name}")
+        browser.wait_for("document.querySelectorAll('.noUi-handle').length > 0", 60,
+                         f"the sliders of {page.name}")
+        browser.wait_for(f"{visible_image} !== null", 30, f"a picture on {page.name}")
+        browser.eval("""(() => { const h = document.querySelectorAll('.noUi-handle')[0];
+            h.scrollIntoView({block: 'center'}); h.focus(); return true; })()""")
+        before = browser.eval(visible_image)
+        browser.key("ArrowRight", "ArrowRight", 39)
+        browser.wait_for(f"{visible_image} !== {before!r}", 30, f"the picture on {page.name} to change")
+        # the new picture decoded and laid out on the page (a changed src alone is not yet drawn)
+        browser.wait_for("""(() => { const i = [...document.querySelectorAll('.widget-image')]
+            .filter(i => i.offsetParent !== null)[0];
+            return i.complete && i.naturalWidth > 100 && i.getBoundingClientRect().height > 50; })()""",
+                         30, f"the new picture on {page.name} to be drawn")
+        browser.eval("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(1))))")
+        browser.screenshot(SCREENSHOTS / f"{page.stem}-widget-moved.png")
 
 
-def test_dark_mode_pages_and_figures(chromium, site_url, pages):
+def test_dark_mode_pages_and_figures(browser, site_url, pages):
     """Every page in the theme's dark mode: the theme applies, every image loads; a screenshot each.
 
     Figures themselves are opaque white (see test_figures_have_opaque_backgrounds), so they stay
     readable on the dark page; the screenshots are for a person to look at.
     """
-    import socket
-
-    from cdp import Browser
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    browser = Browser(chromium, port=port)
-    try:
-        browser.send("Page.enable")
-        browser.send("Page.navigate", url=f"{site_url}/{pages[0].name}")
-        browser.wait_for("document.readyState === 'complete'", 30)
-        browser.eval("localStorage.setItem('theme', 'dark'); localStorage.setItem('mode', 'dark'); true")
-        for page in pages:
-            browser.send("Page.navigate", url=f"{site_url}/{page.name}")
-            browser.wait_for("document.readyState === 'complete'", 60, f"{page.name} to load")
-            browser.wait_for("document.documentElement.dataset.theme === 'dark'", 30,
-                             f"dark mode on {page.name}")
-            background = browser.eval("getComputedStyle(document.body).backgroundColor")
-            rgb = [int(v) for v in re.findall(r"\d+", background)[:3]]
-            assert sum(rgb) < 150, f"{page.name}: dark mode background is {background}"
-            broken = browser.eval("[...document.images].filter(i => i.complete && i.naturalWidth === 0)"
-                                  ".map(i => i.src)")
-            assert not broken, f"{page.name}: images that did not load: {broken}"
-            browser.screenshot(SCREENSHOTS / f"{page.stem}-dark.png")
-    finally:
-        browser.close()
+    browser.send("Page.enable")
+    browser.send("Page.navigate", url=f"{site_url}/{pages[0].name}")
+    browser.wait_for("document.readyState === 'complete'", 30)
+    browser.eval("localStorage.setItem('theme', 'dark'); localStorage.setItem('mode', 'dark'); true")
+    for page in pages:
+        browser.send("Page.navigate", url=f"{site_url}/{page.name}")
+        browser.wait_for("document.readyState === 'complete'", 60, f"{page.name} to load")
+        browser.wait_for("document.documentElement.dataset.theme === 'dark'", 30,
+                         f"dark mode on {page.name}")
+        background = browser.eval("getComputedStyle(document.body).backgroundColor")
+        rgb = [int(v) for v in re.findall(r"\d+", background)[:3]]
+        assert sum(rgb) < 150, f"{page.name}: dark mode background is {background}"
+        broken = browser.eval("[...document.images].filter(i => i.complete && i.naturalWidth === 0)"
+                              ".map(i => i.src)")
+        assert not broken, f"{page.name}: images that did not load: {broken}"
+        browser.screenshot(SCREENSHOTS / f"{page.stem}-dark.png")
