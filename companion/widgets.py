@@ -94,18 +94,24 @@ class WidgetSpec:
         gc.collect(1)
         return numbers, png
 
-    def _render(self, values: dict | None, dpi: float | None) -> tuple[dict, bytes]:
-        import io
-
-        values = {**self.defaults(), **(values or {})}
-        numbers, fig = self.callback(**values)
+    def _figure_with_layout(self, values: dict | None):
+        """The callback's ``(numbers, fig)`` at ``values`` (defaults filled in), with the axes
+        positions recorded for this figure shape applied and the layout engine off; also the
+        shape's key and those positions (``None`` before the shape was first laid out)."""
+        numbers, fig = self.callback(**{**self.defaults(), **(values or {})})
         key = (tuple(fig.get_size_inches().round(3)), len(fig.axes))
         positions = self._layouts.get(key)
         if positions is not None and fig.get_layout_engine() is not None:
             fig.set_layout_engine(None)  # not "none": a placeholder engine costs an extra draw
             for ax, pos in zip(fig.axes, positions, strict=True):
                 ax.set_position(pos, which="original")
-        elif positions is None and hasattr(fig.get_layout_engine(), "set"):
+        return numbers, fig, key, positions
+
+    def _render(self, values: dict | None, dpi: float | None) -> tuple[dict, bytes]:
+        import io
+
+        numbers, fig, key, positions = self._figure_with_layout(values)
+        if positions is None and hasattr(fig.get_layout_engine(), "set"):
             # The layout is measured once; leave room for wider tick labels at other positions.
             fig.get_layout_engine().set(w_pad=_LAYOUT_PAD, h_pad=_LAYOUT_PAD)
         if dpi is not None:
@@ -126,16 +132,12 @@ class WidgetSpec:
         axis labels, legend) leaves the figure by more than a pixel; empty when all of
         the picture is visible.
         """
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
         self.render()
-        numbers, fig = self.callback(**{**self.defaults(), **(values or {})})
-        key = (tuple(fig.get_size_inches().round(3)), len(fig.axes))
-        positions = self._layouts.get(key)
+        _, fig, _, positions = self._figure_with_layout(values)
         if positions is None:  # another figure shape: laid out afresh, nothing to check
             return []
-        fig.set_layout_engine(None)  # not "none": a placeholder engine costs an extra draw
-        for ax, pos in zip(fig.axes, positions, strict=True):
-            ax.set_position(pos, which="original")
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
 
         canvas = FigureCanvasAgg(fig)
         canvas.draw()
