@@ -12,7 +12,7 @@ NB_TIMEOUT ?= 120
 
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup book book-strict test lint unit notebooks rerun site-check lab bench clean
+.PHONY: help setup browser book book-strict test lint unit notebooks rerun site-check lab bench mutants clean
 
 help:
 	@echo "make book   build the HTML site into book/_build/html"
@@ -27,6 +27,8 @@ $(STAMP): requirements.txt pyproject.toml
 	# torch first, pinned: an unpinned resolution would pull a multi-GB CUDA build.
 	$(BIN)/pip install --quiet $(TORCH)
 	$(BIN)/pip install --quiet -r requirements.txt
+	# test-only reference (MIT), without its dependencies: they would pull torchdyn, pandas...
+	$(BIN)/pip install --quiet --no-deps torchcfm==1.0.7
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (book)" > /dev/null
 	touch $@
@@ -80,13 +82,18 @@ rerun: setup
 	@echo "== stage: re-run safety (every notebook, Run All twice in one kernel)"
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/rerun
 
-site-check: setup
+site-check: browser setup
 	@echo "== stage: site checks (built HTML, offline assets, headless Chromium)"
 	$(BIN)/python -m pytest -q tests/site
 	@echo "== stage: JupyterLab end to end (run a chapter, move a slider)"
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/lab
 
-test: setup
+# Headless Chromium for the site checks: installed from Debian's packages where this user can
+# (root or password-less sudo); otherwise this fails at once with the command to run.
+browser:
+	@bash tools/ensure_chromium.sh
+
+test: browser setup
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory notebooks
@@ -101,6 +108,15 @@ test: setup
 bench: setup
 	$(BIN)/pip install --quiet --no-deps -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/run.py
+
+# Proof that the checks bite (not part of `make test`; hours on a laptop, see
+# `$(BIN)/python tools/mutants.py --list`): each labelled equation's function is mutated (a sign,
+# a factor of 2, a dropped square root, an index shifted by one, exp <-> log) and the chapter that
+# derives it is run against the mutant, one kernel at a time. Writes tools/mutants_results.json and
+# the table of book/appendix_mutants.md. A subset: make mutants MUTANTS_ARGS="--chapter toolkit".
+MUTANTS_ARGS ?=
+mutants: setup
+	nice -n 10 $(BIN)/python tools/mutants.py $(MUTANTS_ARGS)
 
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=book $(if $(filter 0,$(shell id -u)),--allow-root,)

@@ -11,7 +11,7 @@ __all__ = ["MODULES", "public_api", "chapter_usage", "api_index_html"]
 
 #: The modules of the package, in the book's order.
 MODULES = ["distributions", "validation", "utils", "plotting", "widgets", "metrics", "families",
-           "vae", "gan", "flows", "diffusion", "guidance", "capstone"]
+           "vae", "gan", "flows", "diffusion", "flow_matching", "guidance", "capstone"]
 
 
 def public_api() -> list[dict]:

@@ -1,4 +1,4 @@
-r"""All four families on one benchmark: the same data, the same budget, one table.
+r"""All five families on one benchmark: the same data, the same budget, one table.
 
 The data are the ring of eight Gaussians of :func:`companion.gan.ring_of_gaussians`,
 split once into a training and a held-out set. Each family is trained with the same
@@ -11,8 +11,9 @@ chapter, and is then scored by functions that live in ``companion``:
   between generated samples and the held-out set;
 - log-likelihood of the held-out set: exact for the flow, the IWAE bound
   (:func:`companion.vae.iwae_bound`) for the VAE, the probability-flow ODE
-  (:func:`pf_ode_log_likelihood`, equation ``eq-pf-loglik``) for diffusion, and
-  ``"none"`` for the GAN;
+  (:func:`pf_ode_log_likelihood`, equation ``eq-pf-loglik``) for diffusion, the
+  divergence integral of :func:`companion.flow_matching.ode_log_prob` (``eq-fm-loglik``)
+  for flow matching, and ``"none"`` for the GAN;
 - mode coverage (:func:`companion.gan.mode_coverage`), training time, and the time to
   draw 10,000 samples.
 
@@ -33,6 +34,7 @@ import numpy as np
 import torch
 
 from . import diffusion as Df
+from . import flow_matching as Fm
 from . import flows as Fl
 from . import gan as Gn
 from . import vae as Va
@@ -48,7 +50,7 @@ __all__ = ["CapstoneConfig", "FAMILY_NAMES", "ring_split", "continuous_alpha_bar
            "widget_specs"]
 
 #: The families, in the book's order.
-FAMILY_NAMES = ("VAE", "GAN", "flow", "diffusion")
+FAMILY_NAMES = ("VAE", "GAN", "flow", "diffusion", "flow matching")
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,9 @@ class CapstoneConfig:
         T: diffusion steps (linear schedule of :func:`companion.diffusion.beta_schedule`).
         hidden: width of every network's hidden layers.
         n_timing: samples drawn for the sampling-time column.
+        fm_path: the flow matching path (``"linear"`` or ``"cosine"``).
+        fm_steps, fm_method: the ODE solver that draws flow matching samples.
+        fm_ll_steps: RK4 steps of the flow matching log-likelihood integral.
     """
 
     steps: int = 1000
@@ -83,14 +88,21 @@ class CapstoneConfig:
     T: int = 100
     hidden: int = 64
     n_timing: int = 10_000
-    lrs: dict = field(default_factory=lambda: {"VAE": 3e-3, "GAN": 1e-3, "flow": 5e-3, "diffusion": 3e-3})
+    fm_path: str = "linear"
+    fm_steps: int = 16
+    fm_method: str = "midpoint"
+    fm_ll_steps: int = 20
+    lrs: dict = field(default_factory=lambda: {"VAE": 3e-3, "GAN": 1e-3, "flow": 5e-3, "diffusion": 3e-3,
+                                               "flow matching": 3e-3})
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "n_train", "n_test", "n_modes", "n_eval", "iwae_k", "hidden",
-                     "n_timing"):
+                     "n_timing", "fm_steps", "fm_ll_steps"):
             check_int(getattr(self, name), name, low=1)
         check_int(self.data_seed, "data_seed", low=0)
         check_int(self.T, "T", low=2)
+        check_choice(self.fm_path, "fm_path", Fm.PATHS)
+        check_choice(self.fm_method, "fm_method", Fm.METHODS)
         for name in ("radius", "std", "mmd_bandwidth"):
             check_scalar(getattr(self, name), name, low=0.0, closed=(False, True))
         if not isinstance(self.lrs, dict) or set(self.lrs) != set(FAMILY_NAMES):
@@ -355,7 +367,9 @@ def train_family(family: str, train: ArrayLike, *, config: CapstoneConfig | None
     variance) with :func:`companion.vae.train_vae`; GAN: :func:`companion.gan.train_gan`
     (non-saturating); flow: six affine coupling layers, :func:`companion.flows.train_flow`;
     diffusion: :class:`companion.diffusion.EpsMLP` with :func:`companion.diffusion.train_eps_model`
-    on the linear schedule with ``T`` steps.
+    on the linear schedule with ``T`` steps; flow matching:
+    :class:`companion.flow_matching.VelocityMLP` with
+    :func:`companion.flow_matching.train_velocity_model` on the path ``fm_path``.
 
     Args:
         family: one of :data:`FAMILY_NAMES`.
@@ -392,6 +406,11 @@ def train_family(family: str, train: ArrayLike, *, config: CapstoneConfig | None
         model = Fl.make_flow(2, 6, kind="affine", hidden=c.hidden // 2, seed=seed)
         Fl.train_flow(model, x, steps=c.steps, batch_size=c.batch_size, lr=c.lrs["flow"], seed=seed,
                       device=device, progress=progress)
+    elif family == "flow matching":
+        model = Fm.VelocityMLP(2, hidden=c.hidden)
+        Fm.train_velocity_model(model, x, path=c.fm_path, steps=c.steps, batch_size=c.batch_size,
+                                lr=c.lrs["flow matching"], seed=seed, device=device, progress=progress)
+        model.eval()
     else:
         betas = Df.beta_schedule("linear", c.T)
         ab = Df.alphas_cumprod(betas)
@@ -399,6 +418,8 @@ def train_family(family: str, train: ArrayLike, *, config: CapstoneConfig | None
         Df.train_eps_model(model, x, ab, steps=c.steps, batch_size=c.batch_size, lr=c.lrs["diffusion"],
                            seed=seed, device=device, progress=progress)
         out.update(betas=betas, alphas_cumprod=ab)
+    if family == "flow matching":
+        out.update(fm_steps=c.fm_steps, fm_method=c.fm_method)
     # scored and sampled on the CPU (a no-op for device="cpu"); inside the timer, since
     # a GPU's asynchronous work is only finished once the weights are copied back
     for module in (model.generator, model.discriminator) if family == "GAN" else (model,):
@@ -408,12 +429,18 @@ def train_family(family: str, train: ArrayLike, *, config: CapstoneConfig | None
     return out
 
 
+def _fm_velocity(model: torch.nn.Module) -> Callable:
+    """A trained velocity network as the ``velocity_fn(x, t)`` the flow matching solvers take."""
+    return lambda x, t: model(x.float(), t.float()).to(x.dtype)
+
+
 def draw_samples(trained: dict, n: int, *, seed: int = 0) -> torch.Tensor:
     """``n`` samples from a model returned by :func:`train_family`, shape ``(n, 2)``, float32.
 
     VAE: :func:`vae_sample`; GAN: the generator on standard normal noise; flow:
     :meth:`companion.flows.Flow.sample`; diffusion: :func:`companion.diffusion.ddpm_sample`
-    (all ``T`` steps).
+    (all ``T`` steps); flow matching: :func:`companion.flow_matching.ode_sample` from standard
+    normal noise (``fm_steps`` steps of ``fm_method``, stored in ``trained`` by :func:`train_family`).
     """
     if not isinstance(trained, dict) or "family" not in trained or "model" not in trained:
         raise TypeError("trained: expected the dict returned by train_family")
@@ -429,6 +456,9 @@ def draw_samples(trained: dict, n: int, *, seed: int = 0) -> torch.Tensor:
             return g(torch.randn(n, g.latent_dim, generator=gen))
         if family == "flow":
             return model.sample(n, generator=gen)
+        if family == "flow matching":
+            x0 = torch.randn(n, 2, generator=gen)
+            return Fm.ode_sample(_fm_velocity(model), x0, trained["fm_steps"], method=trained["fm_method"])
         return Df.ddpm_sample(model, trained["betas"], (n, 2), seed=seed)
 
 
@@ -443,6 +473,9 @@ def _held_out_log_likelihood(trained: dict, test: torch.Tensor, c: CapstoneConfi
         with torch.no_grad():
             lb = model.iwae_bound(test.float(), c.iwae_k, generator=gen)
         return float(lb.mean()), f"IWAE bound, k={c.iwae_k}"
+    if family == "flow matching":
+        lp = Fm.ode_log_prob(_fm_velocity(model), test.float(), c.fm_ll_steps, method="rk4")
+        return float(lp.mean()), "divergence integral, exact trace"
     lp = pf_ode_log_likelihood(model, test.float(), trained["alphas_cumprod"].float())
     return float(lp.mean()), "probability-flow ODE, exact trace"
 

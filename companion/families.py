@@ -1,4 +1,4 @@
-"""The map of the four families, as data: defined once, rendered with links to the chapters.
+"""The map of the five families, as data: defined once, rendered with links to the chapters.
 
 Each cell of the map is a :class:`Cell`: a short claim, the label of the chapter that
 derives it (``ch-vae``, ...) and the label of the equation it rests on (``eq-elbo``,
@@ -37,8 +37,8 @@ class Cell:
     equation: str
 
 
-#: The four families, in the order of the book's chapters.
-FAMILIES = ("VAE", "GAN", "flow", "diffusion")
+#: The five families, in the order of the book's chapters.
+FAMILIES = ("VAE", "GAN", "flow", "diffusion", "flow matching")
 
 #: ``(key, column title)`` of each property the map compares.
 PROPERTIES = (
@@ -58,11 +58,12 @@ CHAPTER_FILES = {
     "ch-gan": "gan",
     "ch-flows": "flows",
     "ch-diffusion": "diffusion",
+    "ch-flow-matching": "flow_matching",
     "ch-guidance": "guidance",
     "ch-capstone": "capstone",
 }
 
-_V, _G, _F, _D, _C = "ch-vae", "ch-gan", "ch-flows", "ch-diffusion", "ch-capstone"
+_V, _G, _F, _D, _M, _C = "ch-vae", "ch-gan", "ch-flows", "ch-diffusion", "ch-flow-matching", "ch-capstone"
 
 #: ``FAMILY_MAP[family][property]`` is a :class:`Cell`.
 FAMILY_MAP: dict[str, dict[str, Cell]] = {
@@ -92,14 +93,26 @@ FAMILY_MAP: dict[str, dict[str, Cell]] = {
                           _F, "eq-coupling-logdet"),
     },
     "diffusion": {
-        "objective": Cell("denoising: predict the added noise (score matching)", _D, "eq-simple-loss"),
-        "tool": Cell("a Gaussian Markov chain; the noise predictor is the score $\\nabla \\log p$",
+        "objective": Cell("denoising: predict the added noise (denoising score matching)", _D, "eq-simple-loss"),
+        "tool": Cell("a Gaussian Markov chain; the optimal noise predictor is "
+                     "$-\\sqrt{1-\\bar\\alpha_t}$ times the score of the noised data",
                      _D, "eq-eps-score"),
-        "likelihood": Cell("yes, through the probability-flow ODE (costly); else a bound",
+        "likelihood": Cell("yes, through the probability-flow ODE (an ODE solve per point)",
                            _C, "eq-pf-loglik"),
         "sampling": Cell("many network passes: $T$ (DDPM), fewer with DDIM", _D, "eq-ddpm-step"),
         "latent": Cell("the noise $x_T$, same dimension; deterministic map with DDIM", _D, "eq-ddim-step"),
         "stability": Cell("stable: a regression loss; the cost moves to sampling", _D, "eq-simple-loss"),
+    },
+    "flow matching": {
+        "objective": Cell("regress a velocity field on the velocities of noise-data pairs", _M, "eq-fm-cfm-loss"),
+        "tool": Cell("the continuity equation; the marginal velocity is a conditional mean",
+                     _M, "eq-fm-marginal-velocity"),
+        "likelihood": Cell("yes, by integrating the divergence along the ODE (an ODE solve per point)",
+                           _M, "eq-fm-loglik"),
+        "sampling": Cell("an ODE solve: a few to tens of network passes, fewer on straighter paths",
+                         _M, "eq-fm-solvers"),
+        "latent": Cell("the noise $x_0$, same dimension; a deterministic map", _M, "eq-fm-ode"),
+        "stability": Cell("stable: a regression loss, no simulation during training", _M, "eq-fm-cfm-loss"),
     },
 }
 
@@ -162,7 +175,7 @@ def render_family_map(fmt: str = "myst") -> str:
 
     Example:
         >>> print(render_family_map().splitlines()[0])
-        | | VAE | GAN | flow | diffusion |
+        | | VAE | GAN | flow | diffusion | flow matching |
     """
     fmt = check_choice(fmt, "fmt", ["myst", "html"])
     if fmt == "myst":

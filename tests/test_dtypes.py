@@ -17,6 +17,7 @@ import torch
 
 from companion import diffusion as Df
 from companion import distributions as Ds
+from companion import flow_matching as Fm
 from companion import flows as Fl
 from companion import gan as Gn
 from companion import guidance as Gd
@@ -42,6 +43,10 @@ EPS_NET = Df.EpsMLP(3, hidden=16, emb_dim=8).double()
 # a linear critic has gradient norm |w| at every point, so the penalty does not depend on the
 # interpolation weights (torch.rand draws different numbers in float32 and float64)
 CRITIC = torch.nn.Linear(3, 1).double()
+VEL_NET = Fm.VelocityMLP(3, hidden=16, emb_dim=8).double()
+TF = torch.rand(8, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
+MIX = (_data(7, 3, 2), torch.tensor([0.3, 0.6, 0.45], dtype=torch.float64),
+       torch.tensor([0.2, 0.5, 0.3], dtype=torch.float64))
 _MODELS: dict = {}
 
 
@@ -91,6 +96,17 @@ CASES = {
     "diffusion.predict_x0_from_eps": lambda c: Df.predict_x0_from_eps(c(X), T, c(MU), AB),
     "diffusion.q_posterior_mean_variance": lambda c: torch.cat(
         [v.expand_as(X) for v in Df.q_posterior_mean_variance(c(X), c(MU), T + 1, BETAS)]),
+    # flow matching (chapter ch-flow-matching)
+    "flow_matching.path_sample": lambda c: torch.cat(Fm.path_sample(c(X), c(MU), c(TF), "cosine")),
+    "flow_matching.cfm_loss": lambda c: Fm.cfm_loss(_model(VEL_NET, c.dtype), c(X), c(MU), c(TF)),
+    "flow_matching.gmm_marginal_velocity": lambda c: Fm.gmm_marginal_velocity(c(X[:, :2]), c(TF), *MIX),
+    "flow_matching.gmm_path_log_prob": lambda c: Fm.gmm_path_log_prob(c(X[:, :2]), c(TF), *MIX,
+                                                                      path="cosine"),
+    "flow_matching.velocity_to_score": lambda c: Fm.velocity_to_score(c(X), c(MU), c(TF), "cosine"),
+    "flow_matching.ode_sample": lambda c: Fm.ode_sample(
+        lambda x, t: Fm.gmm_marginal_velocity(x, t, *MIX), c(X[:, :2]), 4, "rk4"),
+    "flow_matching.ode_log_prob": lambda c: Fm.ode_log_prob(
+        lambda x, t: Fm.gmm_marginal_velocity(x, t, *MIX), c(X[:, :2]), 4, "rk4"),
     # guidance combination (chapter ch-guidance)
     "guidance.cfg_combine": lambda c: Gd.cfg_combine(c(X), c(MU), 3.0),
     "guidance.cfg_combine (per-example scale)": lambda c: Gd.cfg_combine(c(X), c(MU), c(LOGITS_REAL[:8])),
