@@ -93,7 +93,8 @@ FAMILY_MAP: dict[str, dict[str, Cell]] = {
                           _F, "eq-coupling-logdet"),
     },
     "diffusion": {
-        "objective": Cell("denoising: predict the added noise (denoising score matching)", _D, "eq-simple-loss"),
+        "objective": Cell("denoising: predict the added noise (denoising score matching)",
+                          _D, "eq-simple-loss"),
         "tool": Cell("a Gaussian Markov chain; the optimal noise predictor is "
                      "$-\\sqrt{1-\\bar\\alpha_t}$ times the score of the noised data",
                      _D, "eq-eps-score"),
@@ -104,7 +105,8 @@ FAMILY_MAP: dict[str, dict[str, Cell]] = {
         "stability": Cell("stable: a regression loss; the cost moves to sampling", _D, "eq-simple-loss"),
     },
     "flow matching": {
-        "objective": Cell("regress a velocity field on the velocities of noise-data pairs", _M, "eq-fm-cfm-loss"),
+        "objective": Cell("regress a velocity field on the velocities of noise-data pairs",
+                          _M, "eq-fm-cfm-loss"),
         "tool": Cell("the continuity equation; the marginal velocity is a conditional mean",
                      _M, "eq-fm-marginal-velocity"),
         "likelihood": Cell("yes, by integrating the divergence along the ODE (an ODE solve per point)",

@@ -472,7 +472,7 @@ def _check_ode_args(velocity_fn, x0, steps, method, x_name="x0"):
 
 
 def ode_sample(velocity_fn: VelocityFn, x0: torch.Tensor, steps: int, method: str = "euler") -> torch.Tensor:
-    r"""Solve :math:`\dot x = v(x, t)` from :math:`t = 0` to :math:`1` on a uniform grid, eq. ``eq-fm-solvers``.
+    r"""Solve :math:`\dot x = v(x, t)` from :math:`t = 0` to :math:`1` on a uniform grid, ``eq-fm-solvers``.
 
     With :math:`h = 1/\text{steps}` and :math:`k_1 = v(x, t)`: Euler :math:`x + h k_1`;
     midpoint :math:`x + h\, v(x + \tfrac h2 k_1, t + \tfrac h2)`; classical RK4. Global
