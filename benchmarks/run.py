@@ -7,8 +7,10 @@ Measures, on this machine:
 3. `companion` against independent implementations on identical inputs: time ratio
    and maximum absolute difference (`references`: Gaussian KLs against
    torch.distributions; `flows-zuko`: coupling flows against zuko; `diffusion-reference`:
-   the diffusion loss and samplers against loop-per-step references). Each comparison
-   asserts agreement within 1e-6 in float64 and stops the run if it fails;
+   the diffusion loss and samplers against loop-per-step references;
+   `flow-matching-reference`: flow matching's conditional paths and training step against
+   torchcfm). Each comparison asserts agreement within 1e-6 in float64 and stops the run if
+   it fails;
 4. each chapter model's training throughput at the chapter's settings, and the quality
    number the chapter reports at that budget (`training`);
 5. with `--only builds` (not by default: about 25 minutes), cold and warm `make book`
@@ -41,8 +43,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import diffusion_reference as DR  # noqa: E402
 from toc_notebooks import toc_notebooks  # noqa: E402
 
-CHAPTER_MODULES = ["widgets", "vae", "gan", "flows", "diffusion", "guidance", "capstone"]
-SECTIONS = ["chapters", "widgets", "references", "flows-zuko", "diffusion-reference", "training", "builds"]
+CHAPTER_MODULES = ["widgets", "vae", "gan", "flows", "diffusion", "flow_matching", "guidance", "capstone"]
+SECTIONS = ["chapters", "widgets", "references", "flows-zuko", "diffusion-reference",
+            "flow-matching-reference", "training", "builds"]
 DEFAULT_SECTIONS = [name for name in SECTIONS if name != "builds"]
 AGREEMENT_TOL = 1e-6  # float64 agreement required of every comparison with a reference
 SLOWER_THAN = 1.05    # time ratios above this get a "why" note under the comparison table
@@ -424,6 +427,108 @@ def bench_diffusion_reference() -> list[dict]:
     return _finish_comparisons(rows, "diffusion-reference")
 
 
+# ------------------------------------------------------------------ flow matching vs torchcfm
+
+SLOWER_FM = ("input validation at the public boundary: x0 and x1 are scanned for NaN/inf, their shapes "
+             "compared and t checked to lie in [0, 1] (t.min()/t.max()); the arithmetic is the same, and "
+             "torchcfm spends its own extra time drawing noise that sigma = 0 multiplies by zero")
+SLOWER_FM_STEP = ("input validation in cfm_loss (x0 and x1 scanned for NaN/inf, their shapes compared, t "
+                  "checked to lie in [0, 1]): about 0.05 ms per call at batch 256, measured as cfm_loss "
+                  "against its unchecked kernel; the network's forward and backward passes are the same")
+
+
+def _torchcfm_matcher(path: str):
+    """torchcfm's matcher for ``path`` with ``sigma = 0``: deterministic given ``(x0, x1, t)``.
+
+    ``ConditionalFlowMatcher`` is the linear path (x_t = t x1 + (1 - t) x0, u_t = x1 - x0),
+    ``VariancePreservingConditionalFlowMatcher`` the cosine one (x_t = cos(pi t / 2) x0 +
+    sin(pi t / 2) x1). Both still draw ``randn_like(x0)`` on each call, which sigma = 0
+    multiplies by zero: the result does not depend on it.
+    """
+    from torchcfm.conditional_flow_matching import (
+        ConditionalFlowMatcher,
+        VariancePreservingConditionalFlowMatcher,
+    )
+
+    return (ConditionalFlowMatcher(sigma=0.0) if path == "linear"
+            else VariancePreservingConditionalFlowMatcher(sigma=0.0))
+
+
+def bench_flow_matching_reference() -> list[dict]:
+    """companion.flow_matching against torchcfm (MIT), float64, on identical ``(x0, x1, t)``.
+
+    The conditional point and velocity (``path_sample``) on the chapter's evaluation batch
+    (20 000 points of the ring mixture), and one training step (``cfm_loss`` + backward) of
+    the chapter's network (VelocityMLP, hidden 64, fixed random weights: agreement does not
+    need training) at its batch of 256 against the same step computed from torchcfm's
+    ``(x_t, u_t)``, with our loss's reduction (squared norm summed over dimensions, averaged
+    over the batch); the loss and every gradient are compared. ``t`` includes both ends, 0 and 1.
+    """
+    import torch
+    import torchcfm
+
+    from companion import diffusion as Df
+    from companion import flow_matching as FM
+
+    version = getattr(torchcfm, "__version__", "")
+    g = torch.Generator().manual_seed(0)
+    means, stds, weights = Df.ring_gmm()
+    torch.manual_seed(0)
+    model = FM.VelocityMLP(2, hidden=64).double()
+
+    def draw(n):
+        x0 = torch.randn(n, 2, generator=g, dtype=torch.float64)
+        x1 = Df.gmm_sample(n, means, stds, weights, g)
+        t = torch.rand(n, generator=g, dtype=torch.float64)
+        t[0], t[1] = 0.0, 1.0
+        return x0, x1, t
+
+    def step(loss_fn):  # one training step's computation: loss and gradients
+        model.zero_grad(set_to_none=True)
+        loss = loss_fn()
+        loss.backward()
+        return loss.detach(), [p.grad.clone() for p in model.parameters()]
+
+    def ref_loss(ref, x0, x1, t):
+        _, x_t, u_t = ref.sample_location_and_conditional_flow(x0, x1, t)
+        return (model(x_t, t) - u_t).pow(2).sum(1).mean()
+
+    rows = []
+    with one_thread():
+        for path in FM.PATHS:
+            ref = _torchcfm_matcher(path)
+            name = type(ref).__name__
+            n, batch = 20_000, 256
+            x0, x1, t = draw(n)
+            (xt_ours, ut_ours) = FM.path_sample(x0, x1, t, path)
+            t_ref, xt_ref, ut_ref = ref.sample_location_and_conditional_flow(x0, x1, t)
+            assert t_ref is t  # torchcfm used our times, not a fresh draw
+            diff = max(float((xt_ours - xt_ref).abs().max()), float((ut_ours - ut_ref).abs().max()))
+            rows.append({"name": f"path_sample ({path})", "slower_because": SLOWER_FM,
+                         "what": f"flow matching conditional point and velocity, {path} path: path_sample "
+                                 f"({n} points of the ring mixture, 2-D, float64) vs torchcfm {version} "
+                                 f"{name}(sigma=0).sample_location_and_conditional_flow (x_t and u_t)",
+                         **_time_pair(lambda x0=x0, x1=x1, t=t, p=path: FM.path_sample(x0, x1, t, p),
+                                      lambda x0=x0, x1=x1, t=t, r=ref:
+                                          r.sample_location_and_conditional_flow(x0, x1, t)),
+                         "max_abs_diff": diff})
+            x0, x1, t = draw(batch)
+            ours_step = lambda x0=x0, x1=x1, t=t, p=path: step(  # noqa: E731
+                lambda: FM.cfm_loss(model, x0, x1, t, p))
+            ref_step = lambda x0=x0, x1=x1, t=t, r=ref: step(  # noqa: E731
+                lambda: ref_loss(r, x0, x1, t))
+            (l1, g1), (l2, g2) = ours_step(), ref_step()
+            diff = max(float((l1 - l2).abs()),
+                       *(float((a - b).abs().max()) for a, b in zip(g1, g2, strict=True)))
+            rows.append({"name": f"flow matching training step ({path})", "slower_because": SLOWER_FM_STEP,
+                         "what": f"flow matching training step, {path} path: cfm_loss + backward "
+                                 f"(batch {batch}; VelocityMLP hidden 64, float64) vs the same loss on "
+                                 "torchcfm's x_t and u_t (loss and every gradient)",
+                         **_time_pair(ours_step, ref_step),
+                         "max_abs_diff": diff})
+    return _finish_comparisons(rows, "flow-matching-reference")
+
+
 # ------------------------------------------------------------------------ training throughput
 
 
@@ -441,6 +546,44 @@ def _training_row(model: str, chapter: str, settings: str, steps: int, seconds: 
     print(f"train {model:34s} {steps:5d} steps in {seconds:6.2f} s = {row['steps_per_s']:7.1f} steps/s; "
           f"{quality} = {value:.4f} {note}")
     return row
+
+
+def _flow_matching_training_row(train_data, held_out, floor: float) -> dict:
+    """The flow-matching chapter's linear-path velocity (VelocityMLP hidden 64; 1200 steps, batch 256,
+    lr 3e-3), trained on ``train_data`` (the diffusion row's), so that the two rows compare at equal
+    budget: the energy distance of 2000 ODE samples (16 midpoint steps = 32 network evaluations) to
+    ``held_out``, and the relative squared error of the field against the exact mixture velocity at
+    t = 0.5 (a column of the chapter's table). Call inside ``one_thread()``."""
+    import torch
+
+    from companion import diffusion as Df
+    from companion import flow_matching as FM
+    from companion.metrics import energy_distance
+
+    means, stds, weights = Df.ring_gmm()
+    torch.manual_seed(0)
+    model = FM.VelocityMLP(2, hidden=64)
+    _, sec = _timed(lambda: FM.train_velocity_model(model, train_data.float(), path="linear", steps=1200,
+                                                    batch_size=256, lr=3e-3, seed=0))
+
+    def v_net(x, t):
+        with torch.no_grad():
+            return model(x.float(), t.float()).to(x.dtype)
+
+    x0 = torch.randn(2000, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    samples = FM.ode_sample(v_net, x0, 16, method="midpoint")
+    g = torch.Generator().manual_seed(2)
+    t = torch.full((20_000,), 0.5, dtype=torch.float64)
+    x_t, _ = FM.path_sample(torch.randn(20_000, 2, generator=g, dtype=torch.float64),
+                            Df.gmm_sample(20_000, means, stds, weights, g), t, "linear")
+    u = FM.gmm_marginal_velocity(x_t, t, means, stds, weights, path="linear")
+    rel = float(((v_net(x_t, t) - u) ** 2).sum(1).mean() / (u**2).sum(1).mean())
+    return _training_row("flow matching, ring of 8 (VelocityMLP hidden 64, linear path)", "flow_matching",
+                         "1200 steps, batch 256, lr 3e-3 (cosine decay); the diffusion row's data", 1200, sec,
+                         "energy distance of 2000 ODE samples (16 midpoint steps) to held-out",
+                         energy_distance(samples, held_out),
+                         f"(held-out vs held-out {floor:.4f}; relative squared error vs the exact velocity "
+                         f"at t=0.5 {rel:.4f})")
 
 
 def bench_training() -> list[dict]:
@@ -538,6 +681,9 @@ def bench_training() -> list[dict]:
                                   f"(held-out vs held-out {floor:.4f}; MMD^2 h=0.5 "
                                   f"{mmd_rbf(x_net, held_out, 0.5):+.5f})"))
 
+        # flow-matching chapter: the linear-path velocity, on the diffusion row's data
+        rows.append(_flow_matching_training_row(train_data, held_out, floor))
+
         # guidance chapter: the conditional denoiser (label dropout) and the noisy classifier
         mix = G.ring_mixture()
         ab_all = alphas_cumprod(linear_beta_schedule(50, 1e-3, 0.2))
@@ -624,7 +770,7 @@ def write_markdown(results: dict, path: Path) -> None:
                   + (f"{r['first_render_ms']:.0f} |" if "first_render_ms" in r else "not measured |")
                   for r in results["widgets"]]
         lines.append("")
-    comparisons = [r for key in ("references", "flows_zuko", "diffusion_reference")
+    comparisons = [r for key in ("references", "flows_zuko", "diffusion_reference", "flow_matching_reference")
                    for r in results.get(key) or []]
     if comparisons:
         lines += ["| comparison | ours (ms) | reference (ms) | time ratio (ours / ref) "
@@ -685,6 +831,8 @@ def main() -> None:
         results["flows_zuko"] = bench_flows_zuko()
     if "diffusion-reference" in only:
         results["diffusion_reference"] = bench_diffusion_reference()
+    if "flow-matching-reference" in only:
+        results["flow_matching_reference"] = bench_flow_matching_reference()
     if "training" in only:
         results["training"] = bench_training()
     if "widgets" in only:
