@@ -47,6 +47,7 @@ __all__ = [
     "hutchinson_divergence",
     "ode_log_prob",
     "straightness",
+    "straightness_parts",
     "VelocityMLP",
     "train_velocity_model",
     "reflow_couplings",
@@ -654,6 +655,7 @@ def straightness(velocity_fn: VelocityFn, x0: torch.Tensor, steps: int = 100, me
     along the trajectories from ``x0``, solved with ``steps`` steps of ``method``; the
     integral over :math:`t` is the trapezoidal rule on the solver's grid. :math:`S = 0`
     exactly when every path is a straight line travelled at constant speed.
+    :func:`straightness_parts` splits it into bending and change of speed.
 
     Args:
         velocity_fn: ``(x, t) -> v``.
@@ -666,17 +668,50 @@ def straightness(velocity_fn: VelocityFn, x0: torch.Tensor, steps: int = 100, me
     Reference: Liu et al., *Flow Straight and Fast*, ICLR 2023.
 
     Example:
-        >>> straightness(lambda x, t: torch.ones_like(x), torch.zeros(5, 2), steps=4)
+        >>> round(straightness(lambda x, t: torch.ones_like(x), torch.zeros(5, 2), steps=4), 6)
         0.0
+    """
+    bending, speed = straightness_parts(velocity_fn, x0, steps, method)
+    return bending + speed
+
+
+def straightness_parts(velocity_fn: VelocityFn, x0: torch.Tensor, steps: int = 100,
+                       method: str = "rk4") -> tuple[float, float]:
+    r"""The straightness :func:`straightness` split into bending and change of speed.
+
+    With the chord :math:`d = X_1 - X_0`, its direction :math:`\hat d = d/\|d\|` and the
+    velocity split into :math:`v_\parallel = v\cdot\hat d` and :math:`v_\perp = v - v_\parallel\hat d`,
+
+    .. math::
+        \|d - v\|^2 = \underbrace{\|v_\perp\|^2}_{\text{bending}}
+        + \underbrace{(\|d\| - v_\parallel)^2}_{\text{speed}},
+
+    each integrated over :math:`t` like :math:`S`. A straight path travelled at varying
+    speed has bending 0 and speed part > 0.
+
+    Returns:
+        ``(bending, speed)``, floats that add up to :func:`straightness`.
+
+    Example:
+        >>> b, s = straightness_parts(lambda x, t: 2 * t[:, None] * torch.ones_like(x), torch.zeros(3, 2))
+        >>> round(b, 6), s > 0   # straight lines, but accelerating
+        (0.0, True)
     """
     x0, steps, method = _check_ode_args(velocity_fn, x0, steps, method)
     with torch.no_grad():
         traj = _integrate(velocity_fn, x0, 0.0, 1.0, steps, method, record=True)   # (steps + 1, b, d)
-        chord = traj[-1] - traj[0]
+        chord = traj[-1] - traj[0]                                                   # (b, d)
+        length = chord.norm(dim=1, keepdim=True)
+        direction = chord / length.clamp_min(torch.finfo(chord.dtype).tiny)
         grid = torch.linspace(0.0, 1.0, steps + 1, dtype=x0.dtype, device=x0.device)
-        gaps = torch.stack([(chord - velocity_fn(traj[k], grid[k].expand(x0.shape[0]))).pow(2).sum(1).mean()
-                            for k in range(steps + 1)])
-    return float(torch.trapezoid(gaps, dx=1.0 / steps))
+        bend, speed = [], []
+        for k in range(steps + 1):
+            v = velocity_fn(traj[k], grid[k].expand(x0.shape[0]))
+            v_par = (v * direction).sum(1, keepdim=True)
+            bend.append((v - v_par * direction).pow(2).sum(1).mean())
+            speed.append((length - v_par).pow(2).sum(1).mean())
+    return (float(torch.trapezoid(torch.stack(bend), dx=1.0 / steps)),
+            float(torch.trapezoid(torch.stack(speed), dx=1.0 / steps)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -861,9 +896,9 @@ def reflow_couplings(velocity_fn: VelocityFn, n: int, steps: int = 100, method: 
 def cfg_velocity(v_uncond: torch.Tensor, v_cond: torch.Tensor, scale: float) -> torch.Tensor:
     r"""Classifier-free guidance on velocities, equation ``eq-fm-cfg``.
 
-    .. math:: \tilde v = v_{\varnothing} + w\,(v_c - v_{\varnothing})
+    .. math:: v_s = v_{\varnothing} + s\,(v_c - v_{\varnothing})
 
-    ``scale`` :math:`w = 0` gives the unconditional velocity, :math:`w = 1` the conditional one.
+    ``scale`` :math:`s = 0` gives the unconditional velocity, :math:`s = 1` the conditional one.
 
     Example:
         >>> cfg_velocity(torch.zeros(1, 2), torch.ones(1, 2), 3.0)

@@ -370,6 +370,23 @@ def test_straightness(mixture):
     assert Fm.straightness(exact_velocity(mixture, "linear"), x0, steps=50) > 0.05
 
 
+def test_straightness_parts(mixture):
+    x0 = torch.randn(400, 2, generator=gen(32), dtype=DT)
+    # v = -x: straight lines at varying speed, so no bending and all of S is the speed part
+    bend, speed = Fm.straightness_parts(lambda x, t: -x, x0, steps=200)
+    exact = float((x0**2).sum(1).mean()) * ((1 - math.exp(-2)) / 2 - (1 - math.exp(-1)) ** 2)
+    assert bend < 1e-20 and speed == pytest.approx(exact, rel=1e-4)
+    # the parts add up to S computed directly as E||d - v||^2 on the same trajectories
+    v = exact_velocity(mixture, "cosine")
+    bend, speed = Fm.straightness_parts(v, x0, steps=40)
+    traj = Fm.ode_trajectory(v, x0, 40, "rk4")
+    grid = torch.linspace(0, 1, 41, dtype=DT)
+    gaps = torch.stack([((traj[-1] - traj[0]) - v(traj[k], grid[k].expand(400))).pow(2).sum(1).mean()
+                        for k in range(41)])
+    assert bend + speed == pytest.approx(float(torch.trapezoid(gaps, dx=1 / 40)), rel=1e-12)
+    assert bend > 0.01 and speed > 0.01
+
+
 def test_cfg_velocity():
     vu, vc = torch.randn(3, 2, generator=gen(30), dtype=DT), torch.randn(3, 2, generator=gen(31), dtype=DT)
     torch.testing.assert_close(Fm.cfg_velocity(vu, vc, 0.0), vu, rtol=0, atol=0)
