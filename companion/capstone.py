@@ -161,9 +161,11 @@ def true_log_likelihood(test: ArrayLike, config: CapstoneConfig | None = None) -
 def continuous_alpha_bar(s: torch.Tensor, alphas_cumprod: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Continuous-time :math:`\bar\alpha(s)` and :math:`\beta(s)` from a discrete schedule.
 
-    :math:`\log\bar\alpha(s)` is the linear interpolation of :math:`\log\bar\alpha_k` at
-    the integers ``k = 0 .. T-1``, so :math:`\beta(s) = -\frac{\dd}{\dd s}\log\bar\alpha(s)
-    = \log(\bar\alpha_k / \bar\alpha_{k+1})` on :math:`[k, k+1)`, and
+    :math:`\log\bar\alpha(s)` is the linear interpolation of ``alphas_cumprod[k]`` at the
+    array positions ``k = 0 .. T-1`` (``s`` is a 0-based array position: the chapter's
+    continuous step is :math:`\tau = s + 1 \in [1, T]`), so
+    :math:`\beta(s) = -\frac{\dd}{\dd s}\log\bar\alpha(s) = \log(\bar\alpha_k / \bar\alpha_{k+1})`
+    on :math:`[k, k+1)`, and
     :math:`\bar\alpha(k) = \bar\alpha_k` exactly.
 
     Args:
@@ -254,8 +256,11 @@ def pf_ode_log_likelihood(eps_model, x: torch.Tensor, alphas_cumprod: torch.Tens
     variables
 
     .. math::
-        \log p_0(x) = \log p_{T-1}\big(x(T-1)\big) + \int_0^{T-1} \nabla\cdot f(x(s), s)\,\dd s,
+        \log p(x) = \log p_{\text{prior}}\big(x(T-1)\big) + \int_0^{T-1} \nabla\cdot f(x(s), s)\,\dd s,
         \qquad x(0) = x,
+
+    in 0-based array positions ``s`` (the chapter's equation ``eq-pf-loglik`` writes the same
+    integral in paper steps :math:`\tau = s + 1`, from :math:`x_1` to :math:`x_T`)
 
     with the divergence computed exactly by :func:`divergence`. The ODE and the integral
     are solved together with classical Runge-Kutta (RK4), ``substeps`` steps per unit
@@ -266,12 +271,14 @@ def pf_ode_log_likelihood(eps_model, x: torch.Tensor, alphas_cumprod: torch.Tens
         x: points, shape ``(batch, d)``.
         alphas_cumprod: :math:`\bar\alpha`, shape ``(T,)``.
         substeps: RK4 steps per unit interval (>= 1).
-        prior_log_prob: :math:`\log p_{T-1}`, ``(batch, d) -> (batch,)``; default :math:`\mathcal N(0, I)`.
+        prior_log_prob: the log-density of the last step (paper :math:`p_T`), ``(batch, d) -> (batch,)``;
+            default :math:`\mathcal N(0, I)`.
         batch_size: points integrated at once.
 
     Returns:
-        :math:`\log p_0(x)`, shape ``(batch,)`` (the density of the model's :math:`s = 0`
-        marginal, whose noise level is :math:`\sqrt{1 - \bar\alpha_0}`).
+        :math:`\log p(x)`, shape ``(batch,)``: the density of the model's first noised
+        marginal (array position 0, paper step 1), whose noise level is
+        :math:`\sqrt{1 - \bar\alpha_1}` = ``sqrt(1 - alphas_cumprod[0])``.
 
     Reference: Song et al., *Score-Based Generative Modeling through SDEs*, ICLR 2021;
     Chen et al., *Neural Ordinary Differential Equations*, NeurIPS 2018.

@@ -1,19 +1,25 @@
 """Diffusion models and score matching (chapter ``ch-diffusion``).
 
-Notation follows the DDPM paper (Ho et al., 2020): ``betas`` is the noise schedule,
-``alphas_cumprod`` is :math:`\\bar\\alpha_t = \\prod_{s \\le t} (1 - \\beta_s)`, and steps
-``t`` are integers in ``[0, T)`` indexing those arrays.
+The mathematics follows the DDPM paper (Ho et al., 2020): steps :math:`t = 1, \\dots, T`,
+:math:`x_0` the clean data, :math:`\\bar\\alpha_t = \\prod_{i=1}^{t} (1 - \\beta_i)` and
+:math:`\\bar\\alpha_0 = 1`. The arrays are 0-based: **array index** ``i`` **is paper step**
+``i + 1``. So ``betas[i]`` is :math:`\\beta_{i+1}`, ``alphas_cumprod[i]`` is
+:math:`\\bar\\alpha_{i+1}`, and a function called with ``t = i`` works at paper step ``i + 1``
+(``q_sample(x0, i, ...)`` returns :math:`x_{i+1}`); :math:`\\bar\\alpha_0 = 1` is not stored.
+The samplers start from :math:`x_T \\sim \\mathcal N(0, I)` (array index ``T - 1``).
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from .plotting import new_figure
 from .validation import (
     check_array,
+    check_broadcast,
     check_choice,
     check_in_range,
     check_int,
@@ -28,6 +34,7 @@ __all__ = [
     "cosine_beta_schedule",
     "alphas_cumprod",
     "snr",
+    "q_sample_alpha_bar",
     "q_sample",
     "q_step",
     "q_posterior_mean_variance",
@@ -82,10 +89,13 @@ def linear_beta_schedule(T: int, beta_start: float = 1e-4, beta_end: float = 0.0
 
 
 def alphas_cumprod(betas: torch.Tensor) -> torch.Tensor:
-    r""":math:`\bar\alpha_t = \prod_{s=0}^{t} (1 - \beta_s)`, equation ``eq-alpha-bar``.
+    r""":math:`\bar\alpha_t = \prod_{i=1}^{t} (1 - \beta_i)`, equation ``eq-alpha-bar``.
+
+    Entry ``i`` of the result is :math:`\bar\alpha_{i+1}` (paper step ``i + 1``);
+    :math:`\bar\alpha_0 = 1` is not stored.
 
     Args:
-        betas: the schedule, shape ``(T,)``, every entry in (0, 1).
+        betas: the schedule :math:`\beta_1, \dots, \beta_T`, shape ``(T,)``, every entry in (0, 1).
 
     Example:
         >>> alphas_cumprod(torch.tensor([0.5, 0.5], dtype=torch.float64))
@@ -116,17 +126,60 @@ def _check_t(t: torch.Tensor | int, T: int, batch: int) -> torch.Tensor:
     return t
 
 
+def q_sample_alpha_bar(x0, alpha_bar, eps):
+    r"""Noise ``x0`` to the level :math:`\bar\alpha` in closed form, equation ``eq-q-sample``.
+
+    .. math:: x = \sqrt{\bar\alpha}\, x_0 + \sqrt{1 - \bar\alpha}\, \epsilon
+
+    The formula itself, for a given :math:`\bar\alpha` rather than a step of a schedule:
+    :func:`q_sample` looks :math:`\bar\alpha_t` up and calls this.
+
+    Args:
+        x0: clean data, a NumPy array or a torch tensor, any shape.
+        alpha_bar: :math:`\bar\alpha` in [0, 1]: a number, or an array that broadcasts to the
+            shape of ``x0`` (e.g. ``(batch, 1)``, one level per row).
+        eps: standard normal noise, the shape and kind (NumPy or torch) of ``x0``.
+
+    Returns:
+        the noised data, the shape and kind of ``x0`` (for a tensor, its dtype; the square
+        roots are taken in the precision of ``alpha_bar`` first).
+
+    Example:
+        >>> q_sample_alpha_bar(np.array([1.0, -0.5]), 0.75, np.array([0.0, 2.0]))
+        array([0.8660254, 0.5669873])
+    """
+    x0 = check_array(x0, "x0")
+    eps = check_array(eps, "eps")
+    if is_torch(x0) != is_torch(eps):
+        raise TypeError(f"eps: expected the kind of array x0 is ({type(x0).__name__}), "
+                        f"got {type(eps).__name__}")
+    check_same_shape(x0=x0, eps=eps)
+    a = check_in_range(check_array(alpha_bar, "alpha_bar"), "alpha_bar", 0.0, 1.0)
+    if check_broadcast(x0=x0, alpha_bar=a) != tuple(x0.shape):
+        raise ValueError(f"alpha_bar: expected a shape that broadcasts to {tuple(x0.shape)}, "
+                         f"got {tuple(a.shape)}")
+    if not is_torch(x0):
+        a = a.detach().cpu().numpy() if is_torch(a) else a
+        return np.sqrt(a) * x0 + np.sqrt(1.0 - a) * eps
+    a = torch.as_tensor(a, device=x0.device)
+    return a.sqrt().to(x0.dtype) * x0 + (1.0 - a).sqrt().to(x0.dtype) * eps
+
+
 def q_sample(x0: torch.Tensor, t: torch.Tensor | int, eps: torch.Tensor,
              alphas_cumprod: torch.Tensor) -> torch.Tensor:
     r"""Sample :math:`x_t \sim q(x_t \mid x_0)` in closed form, equation ``eq-q-sample``.
 
     .. math:: x_t = \sqrt{\bar\alpha_t}\, x_0 + \sqrt{1 - \bar\alpha_t}\, \epsilon
 
+    :func:`q_sample_alpha_bar` at :math:`\bar\alpha_t` = ``alphas_cumprod[t]``: array index
+    ``t`` is paper step ``t + 1``, so the result is :math:`x_{t+1}`.
+
     Args:
         x0: clean data, shape ``(batch, ...)``.
-        t: steps, an integer tensor of shape ``(batch,)`` (or one int for all).
+        t: array indices ``0 .. T-1`` (paper steps ``1 .. T``), an integer tensor of shape
+            ``(batch,)`` (or one int for all).
         eps: standard normal noise, the shape of ``x0``.
-        alphas_cumprod: :math:`\bar\alpha`, shape ``(T,)``.
+        alphas_cumprod: :math:`\bar\alpha_1, \dots, \bar\alpha_T`, shape ``(T,)``.
 
     Returns:
         ``x_t``, the shape of ``x0``.
@@ -144,7 +197,8 @@ def q_sample(x0: torch.Tensor, t: torch.Tensor | int, eps: torch.Tensor,
     ab = check_array(alphas_cumprod, "alphas_cumprod", ndim=1)
     check_in_range(ab, "alphas_cumprod", 0.0, 1.0, closed=(False, True))
     t = _check_t(t, ab.shape[0], x0.shape[0])
-    return _gather(ab.sqrt(), t, x0) * x0 + _gather((1.0 - ab).sqrt(), t, x0) * eps
+    ab_t = ab.to(x0.device)[t].reshape(t.shape[0], *([1] * (x0.ndim - 1)))        # (batch, 1, ..., 1)
+    return q_sample_alpha_bar(x0, ab_t, eps)
 
 
 
@@ -153,19 +207,21 @@ def cosine_beta_schedule(T: int, s: float = 0.008, max_beta: float = 0.999) -> t
     r"""The cosine schedule of Nichol & Dhariwal (2021), equation ``eq-cosine-schedule``.
 
     .. math::
-        \bar\alpha(u) = \frac{f(u)}{f(0)},\quad f(u) = \cos^2\!\Big(\frac{u/T + s}{1 + s}\,\frac\pi2\Big),
-        \qquad \beta_t = \min\Big(1 - \frac{\bar\alpha(t+1)}{\bar\alpha(t)},\ \text{max\_beta}\Big),
+        f(t) = \cos^2\!\Big(\frac{t/T + s}{1 + s}\,\frac\pi2\Big),\qquad
+        \beta_t = \min\Big(1 - \frac{f(t)}{f(t-1)},\ \text{max\_beta}\Big),\quad t = 1, \dots, T,
 
-    for array index ``t = 0 .. T-1``. The clipping at ``max_beta`` stops the last step
-    from having :math:`\beta = 1` (where :math:`\bar\alpha` reaches exactly zero).
+    so that, before clipping, :math:`\bar\alpha_t = f(t)/f(0)`. Entry ``i`` of the result
+    is :math:`\beta_{i+1}`. Without the clip, :math:`f(T) = 0` would give :math:`\beta_T = 1`
+    and :math:`\bar\alpha_T = 0`; clipped, :math:`\bar\alpha_T` is small but positive.
+    The offset ``s`` is the paper's symbol and means nothing else in the book.
 
     Args:
         T: number of diffusion steps (>= 1).
-        s: small offset (>= 0) that keeps :math:`\beta_0` from being tiny.
-        max_beta: upper clip for every :math:`\beta_t`, in (0, 1).
+        s: the offset (>= 0) that keeps :math:`\beta_1` from being tiny (the paper's 0.008).
+        max_beta: upper clip for every :math:`\beta_t`, in (0, 1) (the paper's 0.999).
 
     Returns:
-        ``betas``, shape ``(T,)``, float64.
+        ``betas`` :math:`\beta_1, \dots, \beta_T`, shape ``(T,)``, float64.
 
     Example:
         >>> b = cosine_beta_schedule(4)
@@ -225,11 +281,12 @@ def q_step(x_prev: torch.Tensor, t: torch.Tensor | int, eps: torch.Tensor,
 
     .. math:: x_t = \sqrt{1 - \beta_t}\, x_{t-1} + \sqrt{\beta_t}\, \epsilon
 
-    At array index ``t = 0`` the input ``x_prev`` is the clean data.
+    Called with array index ``t = i`` it takes :math:`x_i` to :math:`x_{i+1}` with
+    :math:`\beta_{i+1}` = ``betas[i]``; at ``i = 0`` the input is the clean data :math:`x_0`.
 
     Args:
         x_prev: the previous state, shape ``(batch, ...)``.
-        t: steps, an integer tensor of shape ``(batch,)`` (or one int), in ``0 .. T-1``.
+        t: array indices, an integer tensor of shape ``(batch,)`` (or one int), in ``0 .. T-1``.
         eps: standard normal noise, the shape of ``x_prev``.
         betas: the schedule, shape ``(T,)``.
 
@@ -254,13 +311,15 @@ def q_posterior_mean_variance(x0: torch.Tensor, x_t: torch.Tensor, t: torch.Tens
         \qquad
         \tilde\beta_t = \frac{1 - \bar\alpha_{t-1}}{1 - \bar\alpha_t}\,\beta_t,
 
-    with :math:`\alpha_t = 1 - \beta_t` and :math:`\bar\alpha_{-1} = 1` (at array index
-    ``t = 0`` the "previous" state is the data itself: mean ``x0``, variance 0).
+    with :math:`\alpha_t = 1 - \beta_t` and :math:`\bar\alpha_0 = 1`, for paper steps
+    :math:`t = 1, \dots, T`. Array index ``i`` is paper step ``i + 1``: the posterior of
+    :math:`x_i` given :math:`x_{i+1}`. At ``i = 0`` (paper step 1) the "previous" state is
+    the data itself: mean ``x0``, variance 0.
 
     Args:
         x0: clean data, shape ``(batch, ...)``.
-        x_t: the noisy state at step ``t``, the shape of ``x0``.
-        t: steps, an integer tensor of shape ``(batch,)`` (or one int), in ``0 .. T-1``.
+        x_t: the noisy state :math:`x_{i+1}`, the shape of ``x0``.
+        t: array indices ``i``, an integer tensor of shape ``(batch,)`` (or one int), in ``0 .. T-1``.
         betas: the schedule, shape ``(T,)``.
 
     Returns:
@@ -287,13 +346,18 @@ def q_posterior_mean_variance(x0: torch.Tensor, x_t: torch.Tensor, t: torch.Tens
 
 
 def eps_to_score(eps: torch.Tensor, t: torch.Tensor | int, alphas_cumprod: torch.Tensor) -> torch.Tensor:
-    r"""Score from a noise prediction, equation ``eq-eps-score``.
+    r"""Score of the noised marginal from a noise prediction, equation ``eq-eps-score``.
 
-    .. math:: \nabla_{x_t} \log q_t(x_t) = -\frac{\E[\epsilon \mid x_t]}{\sqrt{1 - \bar\alpha_t}}
+    .. math:: \nabla_{x_t} \log p_t(x_t) = -\frac{\E[\epsilon \mid x_t]}{\sqrt{1 - \bar\alpha_t}}
+
+    :math:`p_t` is the density of :math:`x_t` (the data noised to step :math:`t`). Fed the
+    optimal prediction :math:`\E[\epsilon \mid x_t]` this is that marginal score; fed the
+    noise :math:`\epsilon` actually added, it is the conditional score
+    :math:`\nabla \log q(x_t \mid x_0)` instead.
 
     Args:
         eps: predicted noise, shape ``(batch, ...)``.
-        t: steps, shape ``(batch,)`` (or one int).
+        t: array indices (paper step ``t + 1``), shape ``(batch,)`` (or one int).
         alphas_cumprod: :math:`\bar\alpha`, shape ``(T,)``, entries in (0, 1).
 
     Example:
@@ -308,7 +372,7 @@ def eps_to_score(eps: torch.Tensor, t: torch.Tensor | int, alphas_cumprod: torch
 
 
 def score_to_eps(score: torch.Tensor, t: torch.Tensor | int, alphas_cumprod: torch.Tensor) -> torch.Tensor:
-    r"""The inverse of :func:`eps_to_score`: :math:`\epsilon = -\sqrt{1 - \bar\alpha_t}\,\nabla \log q_t`.
+    r"""The inverse of :func:`eps_to_score`: :math:`\epsilon = -\sqrt{1 - \bar\alpha_t}\,\nabla \log p_t`.
 
     Example:
         >>> score_to_eps(torch.full((1, 2), -2.0), 0, torch.tensor([0.75], dtype=torch.float64))
@@ -327,7 +391,9 @@ def predict_x0_from_eps(x_t: torch.Tensor, t: torch.Tensor | int, eps: torch.Ten
     .. math:: \hat x_0 = \frac{x_t - \sqrt{1 - \bar\alpha_t}\, \hat\epsilon}{\sqrt{\bar\alpha_t}}
 
     With :math:`\hat\epsilon = \E[\epsilon \mid x_t]` this is Tweedie's denoiser
-    :math:`\E[x_0 \mid x_t]` (equation ``eq-tweedie``).
+    :math:`\E[x_0 \mid x_t]` (equation ``eq-tweedie``). An error :math:`\delta` in
+    :math:`\hat\epsilon` becomes an error :math:`\delta\sqrt{1-\bar\alpha_t}/\sqrt{\bar\alpha_t}` in
+    :math:`\hat x_0`: large where :math:`\bar\alpha_t` is tiny (the first sampling steps).
 
     Example:
         >>> ab = torch.tensor([0.75], dtype=torch.float64)
@@ -346,7 +412,7 @@ def tweedie_x0(x_t: torch.Tensor, t: torch.Tensor | int, score: torch.Tensor,
     r"""Tweedie's formula: the posterior mean of the clean data, equation ``eq-tweedie``.
 
     .. math::
-        \E[x_0 \mid x_t] = \frac{x_t + (1 - \bar\alpha_t)\, \nabla_{x_t}\log q_t(x_t)}{\sqrt{\bar\alpha_t}}
+        \E[x_0 \mid x_t] = \frac{x_t + (1 - \bar\alpha_t)\, \nabla_{x_t}\log p_t(x_t)}{\sqrt{\bar\alpha_t}}
 
     Example:
         >>> ab = torch.tensor([0.5], dtype=torch.float64)
@@ -408,7 +474,7 @@ def _gmm_noised_parts(x_t, t, alphas_cumprod, means, stds, weights):
 
 def gmm_sample(n: int, means: torch.Tensor, stds: torch.Tensor | float, weights: torch.Tensor,
                generator: torch.Generator | None = None) -> torch.Tensor:
-    r"""Draw ``n`` points from the isotropic mixture :math:`\sum_k w_k \mathcal N(\mu_k, s_k^2 I)`.
+    r"""Draw ``n`` points from the isotropic mixture :math:`\sum_k w_k \mathcal N(\mu_k, \sigma_k^2 I)`.
 
     Args:
         n: number of draws.
@@ -435,11 +501,11 @@ def gmm_sample(n: int, means: torch.Tensor, stds: torch.Tensor | float, weights:
 def gmm_noised_log_prob(x_t: torch.Tensor, t: torch.Tensor | int, alphas_cumprod: torch.Tensor,
                         means: torch.Tensor, stds: torch.Tensor | float,
                         weights: torch.Tensor) -> torch.Tensor:
-    r"""Log-density of the noised mixture :math:`q_t`, equation ``eq-gmm-noised``.
+    r"""Log-density of the noised mixture :math:`p_t`, equation ``eq-gmm-noised``.
 
-    If :math:`x_0 \sim \sum_k w_k \mathcal N(\mu_k, s_k^2 I)` then
-    :math:`q_t = \sum_k w_k\, \mathcal N\big(\sqrt{\bar\alpha_t}\mu_k,\
-    (\bar\alpha_t s_k^2 + 1 - \bar\alpha_t) I\big)`.
+    If :math:`x_0 \sim \sum_k w_k \mathcal N(\mu_k, \sigma_k^2 I)` then
+    :math:`p_t = \sum_k w_k\, \mathcal N\big(\sqrt{\bar\alpha_t}\mu_k,\
+    (\bar\alpha_t \sigma_k^2 + 1 - \bar\alpha_t) I\big)`.
 
     Args:
         x_t: points, shape ``(batch, d)``.
@@ -463,7 +529,7 @@ def gmm_noised_log_prob(x_t: torch.Tensor, t: torch.Tensor | int, alphas_cumprod
 def gmm_responsibilities(x_t: torch.Tensor, t: torch.Tensor | int, alphas_cumprod: torch.Tensor,
                          means: torch.Tensor, stds: torch.Tensor | float,
                          weights: torch.Tensor) -> torch.Tensor:
-    r"""Posterior component probabilities :math:`r_k(x_t) = p(k \mid x_t)` under :math:`q_t`.
+    r"""Posterior component probabilities :math:`r_k(x_t) = p(k \mid x_t)` under :math:`p_t`.
 
     Returns:
         shape ``(batch, K)``, rows summing to 1.
@@ -484,17 +550,17 @@ def gmm_noised_score(x_t: torch.Tensor, t: torch.Tensor | int, alphas_cumprod: t
     r"""Exact score of the noised mixture, equation ``eq-gmm-score``.
 
     .. math::
-        \nabla_{x_t} \log q_t(x_t) = \sum_k r_k(x_t)\,
-        \frac{\sqrt{\bar\alpha_t}\,\mu_k - x_t}{\bar\alpha_t s_k^2 + 1 - \bar\alpha_t}
+        \nabla_{x_t} \log p_t(x_t) = \sum_k r_k(x_t)\,
+        \frac{\sqrt{\bar\alpha_t}\,\mu_k - x_t}{\bar\alpha_t \sigma_k^2 + 1 - \bar\alpha_t}
 
     with responsibilities :math:`r_k` from :func:`gmm_responsibilities`. For a
     class-conditional score, pass only that class's components (weights renormalised).
 
     Args:
         x_t: points, shape ``(batch, d)``.
-        t: steps, shape ``(batch,)`` or one int, in ``0 .. T-1``.
+        t: array indices, shape ``(batch,)`` or one int, in ``0 .. T-1`` (paper step ``t + 1``).
         alphas_cumprod: :math:`\bar\alpha`, shape ``(T,)``.
-        means: component means ``(K, d)``; stds: ``(K,)`` or one number; weights: ``(K,)``.
+        means: component means ``(K, d)``; stds: :math:`\sigma_k`, ``(K,)`` or one number; weights: ``(K,)``.
 
     Returns:
         the score, shape ``(batch, d)``, in the dtype of ``x_t``.
@@ -514,7 +580,7 @@ def gmm_optimal_eps(x_t: torch.Tensor, t: torch.Tensor | int, alphas_cumprod: to
                     weights: torch.Tensor) -> torch.Tensor:
     r"""The optimal noise predictor :math:`\epsilon^*(x_t) = \E[\epsilon \mid x_t]`, eq. ``eq-eps-score``.
 
-    .. math:: \epsilon^*(x_t) = -\sqrt{1 - \bar\alpha_t}\; \nabla_{x_t} \log q_t(x_t)
+    .. math:: \epsilon^*(x_t) = -\sqrt{1 - \bar\alpha_t}\; \nabla_{x_t} \log p_t(x_t)
 
     It minimises the simplified loss (equation ``eq-simple-loss``) at every ``t``. Same
     arguments as :func:`gmm_noised_score`; ``alphas_cumprod`` must be < 1.
@@ -534,8 +600,8 @@ def gmm_posterior_mean_x0(x_t: torch.Tensor, t: torch.Tensor | int, alphas_cumpr
     r""":math:`\E[x_0 \mid x_t]` for mixture data, by Gaussian conditioning in each component.
 
     .. math::
-        \E[x_0 \mid x_t] = \sum_k r_k(x_t)\Big(\mu_k + \frac{\sqrt{\bar\alpha_t}\, s_k^2}
-        {\bar\alpha_t s_k^2 + 1 - \bar\alpha_t}\,(x_t - \sqrt{\bar\alpha_t}\mu_k)\Big)
+        \E[x_0 \mid x_t] = \sum_k r_k(x_t)\Big(\mu_k + \frac{\sqrt{\bar\alpha_t}\, \sigma_k^2}
+        {\bar\alpha_t \sigma_k^2 + 1 - \bar\alpha_t}\,(x_t - \sqrt{\bar\alpha_t}\mu_k)\Big)
 
     An independent route to Tweedie's formula (equation ``eq-tweedie``): the two agree.
 
@@ -553,15 +619,15 @@ def gmm_posterior_mean_x0(x_t: torch.Tensor, t: torch.Tensor | int, alphas_cumpr
 
 def gaussian_eps_loss_floor(t: torch.Tensor | int, alphas_cumprod: torch.Tensor, std: float,
                             dim: int) -> torch.Tensor:
-    r"""Loss floor of the optimal denoiser for data :math:`\mathcal N(\mu, s^2 I_d)`, eq. ``eq-loss-floor``.
+    r"""Loss floor of the optimal denoiser for data :math:`\mathcal N(\mu, \sigma^2 I_d)`, ``eq-loss-floor``.
 
     .. math:: \min_f \E\|\epsilon - f(x_t)\|^2 = \E\,\|\epsilon - \E[\epsilon\mid x_t]\|^2
-              = d\, \frac{\bar\alpha_t s^2}{\bar\alpha_t s^2 + 1 - \bar\alpha_t}
+              = d\, \frac{\bar\alpha_t \sigma^2}{\bar\alpha_t \sigma^2 + 1 - \bar\alpha_t}
 
     Args:
-        t: steps, shape ``(batch,)`` or one int.
+        t: array indices (paper step ``t + 1``), shape ``(batch,)`` or one int.
         alphas_cumprod: :math:`\bar\alpha`, shape ``(T,)``.
-        std: the data's standard deviation ``s`` (> 0).
+        std: the data's standard deviation :math:`\sigma` (> 0).
         dim: the dimension ``d``.
 
     Returns:
@@ -668,7 +734,7 @@ def simple_loss(eps_model, x0: torch.Tensor, t: torch.Tensor | int, eps: torch.T
     Args:
         eps_model: a callable ``eps_model(x_t, t) -> eps`` (a module or a function).
         x0: clean data, shape ``(batch, ...)``.
-        t: steps, shape ``(batch,)`` or one int.
+        t: array indices (paper step ``t + 1``), shape ``(batch,)`` or one int.
         eps: the noise used to make ``x_t``, the shape of ``x0``.
         alphas_cumprod: :math:`\bar\alpha`, shape ``(T,)``.
         reduce: average over the batch (else return the per-example losses, ``(batch,)``).
@@ -698,8 +764,9 @@ def train_eps_model(model: torch.nn.Module, data: torch.Tensor, alphas_cumprod: 
                     seed: int = 0, progress: bool = True) -> dict[str, list[float]]:
     r"""Fit ``model`` to predict the noise by minimising :func:`simple_loss` with Adam.
 
-    Each step draws a minibatch of ``data``, steps ``t`` uniformly in ``0 .. T-1`` and
-    standard normal ``eps``. The learning rate decays by a cosine to 5% of ``lr``.
+    Each step draws a minibatch of ``data``, array indices ``t`` uniformly in ``0 .. T-1``
+    (paper steps ``1 .. T``) and standard normal ``eps``. The learning rate decays by a cosine
+    to 5% of ``lr``.
 
     Args:
         model: an :class:`EpsMLP` (or any module ``(x_t, t) -> eps``); trained in place.
@@ -767,18 +834,21 @@ def ddpm_sample(eps_model, betas: torch.Tensor, shape: tuple[int, ...], *, seed:
                 return_trajectory: bool = False):
     r"""Ancestral sampling through all ``T`` steps, equation ``eq-ddpm-step``.
 
-    Start from :math:`x_{T-1} \sim \mathcal N(0, I)`; at each step predict
+    Start from :math:`x_T \sim \mathcal N(0, I)`; for :math:`t = T, \dots, 1` predict
     :math:`\hat x_0` from :math:`\epsilon_\theta` (equation ``eq-x0-from-eps``) and draw
     :math:`x_{t-1} \sim \mathcal N(\tilde\mu_t(\hat x_0, x_t), \tilde\beta_t I)`
-    (equation ``eq-q-posterior``); the last step (``t = 0``) returns the mean.
+    (equation ``eq-q-posterior``); the last step (:math:`t = 1`, array index 0) returns the
+    mean, :math:`\tilde\mu_1 = \hat x_0`. :math:`\hat x_0` is not clipped.
 
     Args:
-        eps_model: a callable ``eps_model(x_t, t) -> eps`` with ``t`` of shape ``(batch,)``.
+        eps_model: a callable ``eps_model(x_t, t) -> eps`` with ``t`` of shape ``(batch,)``,
+            the array index (paper step ``t + 1``).
         betas: the schedule, shape ``(T,)``.
         shape: the output shape ``(batch, ...)``.
         seed: seeds the initial noise and every step's noise.
         device, dtype: where and in which precision to sample.
-        return_trajectory: also return every state, shape ``(T + 1, *shape)``.
+        return_trajectory: also return every state :math:`x_T, x_{T-1}, \dots, x_0`, shape
+            ``(T + 1, *shape)``.
 
     Returns:
         samples of shape ``shape`` (and the trajectory if asked).
@@ -809,6 +879,9 @@ def ddpm_sample(eps_model, betas: torch.Tensor, shape: tuple[int, ...], *, seed:
 def ddim_timesteps(T: int, steps: int) -> list[int]:
     """The ``steps`` array indices, evenly spaced in ``0 .. T-1``, in decreasing order.
 
+    In paper steps (index + 1) they are :math:`\\tau_S > \\dots > \\tau_1`, with
+    :math:`\\tau_S = T` and :math:`\\tau_1 = 1` (for ``steps >= 2``).
+
     Example:
         >>> ddim_timesteps(100, 4)
         [99, 66, 33, 0]
@@ -826,14 +899,21 @@ def ddim_sample(eps_model, alphas_cumprod: torch.Tensor, shape: tuple[int, ...],
                 return_trajectory: bool = False):
     r"""DDIM sampling on a subsequence of ``steps`` steps, equation ``eq-ddim-step``.
 
+    On increasing paper steps :math:`1 \le \tau_1 < \dots < \tau_S = T`
+    (:func:`ddim_timesteps`, plus one) and :math:`\tau_0 = 0`, from
+    :math:`x_{\tau_S} = x_T \sim \mathcal N(0, I)`, for :math:`i = S, \dots, 1`:
+
     .. math::
         x_{\tau_{i-1}} = \sqrt{\bar\alpha_{\tau_{i-1}}}\,\hat x_0
         + \sqrt{1 - \bar\alpha_{\tau_{i-1}} - \sigma_i^2}\;\hat\epsilon + \sigma_i z,\qquad
         \sigma_i = \eta\sqrt{\frac{1 - \bar\alpha_{\tau_{i-1}}}{1 - \bar\alpha_{\tau_i}}}
         \sqrt{1 - \frac{\bar\alpha_{\tau_i}}{\bar\alpha_{\tau_{i-1}}}}
 
-    with :math:`\bar\alpha = 1` after the last step. ``eta = 0`` is deterministic given
-    the initial noise; ``eta = 1`` with ``steps = T`` is exactly :func:`ddpm_sample`.
+    with :math:`\hat\epsilon = \epsilon_\theta(x_{\tau_i}, \tau_i)`, :math:`\hat x_0` from it
+    (equation ``eq-x0-from-eps``, not clipped) and :math:`\bar\alpha_{\tau_0} = \bar\alpha_0 = 1`,
+    so the last step returns :math:`\hat x_0` (no noise is added there). ``eta = 0`` is
+    deterministic given the initial noise; ``eta = 1`` with ``steps = T`` is exactly
+    :func:`ddpm_sample`.
 
     Args:
         eps_model: a callable ``eps_model(x_t, t) -> eps``.
@@ -897,8 +977,11 @@ def beta_schedule(name: str, T: int) -> torch.Tensor:
     """A named schedule for ``T`` steps: ``"linear"`` or ``"cosine"``.
 
     ``"linear"`` rescales Ho et al.'s 1000-step endpoints by ``1000 / T``
-    (``beta`` from ``0.1 / T`` to ``20 / T``, capped below 1), so that the total noise, and
-    :math:`\\bar\\alpha_{T-1}`, stay about the same when ``T`` is small.
+    (``beta`` from ``0.1 / T`` to ``20 / T``, capped below 1), as the code of Nichol &
+    Dhariwal does (``get_named_beta_schedule`` in openai/improved-diffusion; their paper
+    does not state it): the sum of the betas, ``T (beta_1 + beta_T) / 2 = 10.05``, does not
+    depend on ``T``, and :math:`\\bar\\alpha_T` changes little. ``"cosine"`` is
+    :func:`cosine_beta_schedule` with the paper's settings.
 
     Example:
         >>> float(beta_schedule("linear", 100)[-1])
@@ -920,7 +1003,7 @@ def noised_data_view(t: int, schedule: str, *, x0: torch.Tensor, eps: torch.Tens
     r"""Data noised in closed form (equation ``eq-q-sample``) at step ``t``, with the schedule's curves.
 
     Args:
-        t: the step, an index into the schedules.
+        t: the array index into the schedules (paper step ``t + 1``).
         schedule: a key of ``schedules``.
         x0: clean 2-D data, shape ``(n, 2)``; eps: fixed noise, the same shape.
         schedules: ``{name: alphas_cumprod}``, each of shape ``(T,)``.

@@ -7,15 +7,20 @@ turns a conditional and an unconditional noise prediction into a *guided* one,
     \hat\epsilon_s = \hat\epsilon(x_t, \varnothing)
     + s\,\big(\hat\epsilon(x_t, c) - \hat\epsilon(x_t, \varnothing)\big),
 
-whose score is that of :math:`p_t(x)\,p_t(c \mid x)^s` (equation ``eq-cfg``). The module holds
+which, for exact predictions, is :math:`-\sqrt{1-\bar\alpha_t}` times the score of the tilted density
+:math:`p_t(x)\,p_t(c \mid x)^s` (equations ``eq-cfg``, ``eq-tilt``). The module holds
 the closed-form scores of a *labelled Gaussian mixture* used to check this, one network
 trained with label dropout (a null label makes it unconditional), a noisy-input classifier
 for classifier guidance, guided samplers (the DDIM sampler of :mod:`companion.diffusion`
 driven by a guided noise prediction), and the three measurements of the trade-off: class
 adherence, diversity, off-support fraction.
 
-Notation follows :mod:`companion.diffusion`: ``alphas_cumprod`` is :math:`\bar\alpha_t`,
-steps ``t`` are integers in ``[0, T)``. References: Ho & Salimans (2022) for classifier-free
+Notation follows :mod:`companion.diffusion` and the book's notation page: :math:`p_t` is the
+density of :math:`x_t`, the data noised to step :math:`t` (:math:`p_0` the clean data), :math:`s`
+is the guidance scale (the argument ``scale``) and :math:`\sigma_j` a component's standard
+deviation. ``alphas_cumprod`` holds :math:`\bar\alpha_1, \dots, \bar\alpha_T`, and a step
+argument ``t`` is the array index, paper step ``t + 1``; the mixture functions take the
+noise level :math:`\bar\alpha_t` itself (``alpha_bar``). References: Ho & Salimans (2022) for classifier-free
 guidance, Dhariwal & Nichol (2021) for classifier guidance.
 """
 
@@ -91,7 +96,7 @@ __all__ = [
 class LabelledMixture:
     r"""An isotropic Gaussian mixture whose components carry class labels.
 
-    .. math:: p_0(x, c) = \sum_{j:\, c_j = c} w_j\, \mathcal N(x; \mu_j, s_j^2 I),
+    .. math:: p_0(x, c) = \sum_{j:\, c_j = c} w_j\, \mathcal N(x; \mu_j, \sigma_j^2 I),
 
     so each class is itself a mixture of its components, with prior :math:`\pi_c = \sum_{j: c_j=c} w_j`.
     The noised densities and scores come from the mixture functions of
@@ -99,7 +104,7 @@ class LabelledMixture:
 
     Args:
         means: component means, shape ``(M, d)``.
-        stds: component standard deviations, shape ``(M,)``, positive.
+        stds: component standard deviations :math:`\sigma_j`, shape ``(M,)``, positive.
         weights: component weights, shape ``(M,)``, positive, summing to one.
         classes: the class of each component, integer tensor ``(M,)`` in ``[0, n_classes)``;
             every class must own at least one component.
@@ -228,7 +233,7 @@ def _check_alpha_bar(alpha_bar, *, allow_one: bool = True) -> float:
 
 def _joint_log_probs(mix: LabelledMixture, x: torch.Tensor, alpha_bar: float) -> torch.Tensor:
     r""":math:`\log p_t(x, c) = \log \pi_c + \log p_t(x \mid c)` for every class: (batch, K)."""
-    ab = torch.tensor([alpha_bar], dtype=torch.float64)   # a one-step schedule: t = 0 is alpha_bar
+    ab = torch.tensor([alpha_bar], dtype=torch.float64)   # alphas_cumprod of one entry: index 0 is alpha_bar
     per_class = [gmm_noised_log_prob(x, 0, ab, *mix.class_components(c)) for c in range(mix.n_classes)]
     return torch.stack(per_class, dim=1) + mix.class_prior.log()[None]
 
@@ -239,7 +244,8 @@ def mixture_log_prob(mix: LabelledMixture, x: torch.Tensor, alpha_bar: float = 1
 
     Noising :math:`x_t = \sqrt{\bar\alpha}\,x_0 + \sqrt{1-\bar\alpha}\,\epsilon` maps each
     component to
-    :math:`\mathcal N_j^{(t)} = \mathcal N(\sqrt{\bar\alpha}\,\mu_j,\ (\bar\alpha s_j^2 + 1-\bar\alpha)I)`,
+    :math:`\mathcal N_j^{(t)} = \mathcal N\big(\sqrt{\bar\alpha}\,\mu_j,\
+    (\bar\alpha \sigma_j^2 + 1-\bar\alpha)I\big)`,
 
     .. math:: p_t(x) = \sum_j w_j\,\mathcal N_j^{(t)}(x), \qquad
               p_t(x \mid c) = \frac{1}{\pi_c}\sum_{j:\,c_j = c} w_j\,\mathcal N_j^{(t)}(x).
@@ -299,7 +305,7 @@ def mixture_score(mix: LabelledMixture, x: torch.Tensor, alpha_bar: float = 1.0,
     r"""The score :math:`\nabla \log p_t(x)` or :math:`\nabla \log p_t(x\mid c)`, ``eq-mixture-score``.
 
     .. math:: \nabla_x \log p_t(x \mid c) = \sum_{j:\,c_j=c} r_j(x)\,
-              \frac{\sqrt{\bar\alpha}\,\mu_j - x}{\bar\alpha s_j^2 + 1 - \bar\alpha},
+              \frac{\sqrt{\bar\alpha}\,\mu_j - x}{\bar\alpha \sigma_j^2 + 1 - \bar\alpha},
               \qquad r_j \propto w_j \mathcal N_j^{(t)}(x),
 
     with the responsibilities :math:`r_j` normalised over the class's components (over all
@@ -385,9 +391,10 @@ def tilted_log_prob(mix: LabelledMixture, x: torch.Tensor, alpha_bar: float, lab
 
 def tilt_grid(mix: LabelledMixture, label: int, scale: float, *, grid_size: int = 161,
               extent: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""The clean tilt :math:`\pi_s(x) \propto p_0(x)\,p_0(c\mid x)^s` on a square grid, equation ``eq-tilt``.
+    r"""The clean tilt :math:`\tilde p_{0,s}(x \mid c) \propto p_0(x)\,p_0(c\mid x)^s` on a grid, ``eq-tilt``.
 
-    A quadrature rule for expectations under :math:`\pi_s`: :math:`\E_{\pi_s}[f] \approx \sum_g v_g f(y_g)`.
+    A quadrature rule for expectations under the tilt:
+    :math:`\E_{\tilde p_{0,s}}[f] \approx \sum_g v_g f(y_g)`.
 
     Args:
         mix: a labelled mixture in two dimensions.
@@ -431,12 +438,13 @@ def noised_tilt_score(mix: LabelledMixture, x: torch.Tensor, alpha_bar: float, l
                       *, grid_size: int = 161, extent: float | None = None) -> torch.Tensor:
     r"""Score of the *forward-noised* clean tilt, by quadrature on a 2-D grid, equation ``eq-noised-tilt``.
 
-    The target one may want is :math:`\pi_s(x_0) \propto p_0(x_0)\,p_0(c\mid x_0)^s`, noised by
-    the forward process:
-    :math:`q_{t,s}(x) = \int \mathcal N(x; \sqrt{\bar\alpha}\,y, (1-\bar\alpha)I)\,\pi_s(y)\,dy`.
+    The target one may want is the clean tilt
+    :math:`\tilde p_{0,s}(x_0 \mid c) \propto p_0(x_0)\,p_0(c\mid x_0)^s`, noised by the forward process:
+    :math:`\bar p_{t,s}(x) = \int \mathcal N(x; \sqrt{\bar\alpha}\,y, (1-\bar\alpha)I)\,
+    \tilde p_{0,s}(y \mid c)\,dy`.
     Its score is a posterior mean (Tweedie):
 
-    .. math:: \nabla_x \log q_{t,s}(x) = \frac{\sqrt{\bar\alpha}\,\E[y \mid x] - x}{1 - \bar\alpha},
+    .. math:: \nabla_x \log \bar p_{t,s}(x) = \frac{\sqrt{\bar\alpha}\,\E[y \mid x] - x}{1 - \bar\alpha},
 
     computed here with a Riemann sum over a ``grid_size``-squared grid of ``y``. Unlike
     :func:`tilted_log_prob`, this is *not* the guided score except at :math:`s \in \{0, 1\}`.
@@ -563,7 +571,7 @@ class MixtureDenoiser:
         self.null_label = mix.n_classes
 
     def __call__(self, x: torch.Tensor, t: torch.Tensor | int, labels: torch.Tensor) -> torch.Tensor:
-        """``x``: (batch, d); ``t``: int or (batch,) steps; ``labels``: (batch,) in ``[0, K]``."""
+        """``x``: (batch, d); ``t``: int or (batch,) array indices (step ``t + 1``); ``labels``: (batch,)."""
         labels = _check_labels(labels, self.n_classes, x.shape[0], allow_null=True)
         t = _steps(t, x.shape[0])
         x64 = x.to(torch.float64)
@@ -615,7 +623,7 @@ class ConditionalDenoiser(nn.Module):
         )
 
     def forward(self, x: torch.Tensor, t: torch.Tensor | int, labels: torch.Tensor) -> torch.Tensor:
-        """``x``: (batch, dim); ``t``: int or (batch,) steps; ``labels``: (batch,) in ``[0, K]``."""
+        """``x``: (batch, dim); ``t``: int or (batch,) array indices; ``labels``: (batch,) in ``[0, K]``."""
         x = check_array(x, "x", shape=(None, self.dim))
         labels = _check_labels(labels, self.n_classes, x.shape[0], allow_null=True)
         t = _steps(t, x.shape[0], self.T)

@@ -28,6 +28,7 @@ from companion import capstone as Cp
 from companion import diffusion as Df
 from companion import distributions as Ds
 from companion import families as Fm
+from companion import flow_matching as FM
 from companion import flows as Fl
 from companion import gan as Gn
 from companion import guidance as Gd
@@ -561,6 +562,108 @@ case("diffusion.widget_specs", "shape", "T", lambda: Df.widget_specs(T=np.zeros(
 case("diffusion.widget_specs", "nan", "n", lambda: Df.widget_specs(n=NAN), TypeError)
 case("diffusion.widget_specs", "range", "T", lambda: Df.widget_specs(T=10))
 
+# ------------------------------------------------------------------- flow matching
+_TF = torch.full((4,), 0.5, dtype=torch.float64)
+_ZERO_V = lambda x, t: torch.zeros_like(x)  # noqa: E731
+case("flow_matching.path_coefficients", "shape", "t", lambda: FM.path_coefficients(_TF[None], "linear"))
+case("flow_matching.path_coefficients", "nan", "t", lambda: FM.path_coefficients(nan_at(_TF), "linear"))
+case("flow_matching.path_coefficients", "range", "t", lambda: FM.path_coefficients(_TF + 1.0, "linear"))
+case("flow_matching.path_coefficients", "range", "path", lambda: FM.path_coefficients(_TF, "quadratic"))
+case("flow_matching.path_sample", "shape", "x0 and x1", lambda: FM.path_sample(X2, X2[:, :1], _TF))
+case("flow_matching.path_sample", "shape", "t", lambda: FM.path_sample(X2, X2, _TF[:3]))
+case("flow_matching.path_sample", "nan", "x1", lambda: FM.path_sample(X2, nan_at(X2), _TF))
+case("flow_matching.path_sample", "range", "t", lambda: FM.path_sample(X2, X2, -_TF))
+case("flow_matching.cfm_loss", "shape", "model",
+     lambda: FM.cfm_loss(lambda x, t: x[:, :1], X2, X2, _TF))
+case("flow_matching.cfm_loss", "nan", "x0", lambda: FM.cfm_loss(_ZERO_V, nan_at(X2), X2, _TF))
+case("flow_matching.cfm_loss", "range", "path", lambda: FM.cfm_loss(_ZERO_V, X2, X2, _TF, "vp"))
+for _fn in ("gmm_marginal_velocity", "gmm_path_log_prob"):
+    case(f"flow_matching.{_fn}", "shape", "means",
+         lambda f=_fn: getattr(FM, f)(X2, _TF, torch.zeros(2, 3, dtype=torch.float64), 1.0, _W2))
+    case(f"flow_matching.{_fn}", "nan", "x", lambda f=_fn: getattr(FM, f)(nan_at(X2), _TF, _MEANS, 1.0, _W2))
+    case(f"flow_matching.{_fn}", "range", "stds", lambda f=_fn: getattr(FM, f)(X2, _TF, _MEANS, 0.0, _W2))
+    case(f"flow_matching.{_fn}", "range", "t", lambda f=_fn: getattr(FM, f)(X2, _TF * 3, _MEANS, 1.0, _W2))
+for _fn, _a, _t_bad in (("velocity_to_x1", "v", -_TF), ("velocity_to_eps", "v", 3 * _TF),
+                        ("velocity_to_score", "v", 2 * _TF), ("x1_to_velocity", "x1", 2 * _TF),
+                        ("eps_to_velocity", "eps", 0 * _TF), ("score_to_velocity", "score", 0 * _TF)):
+    case(f"flow_matching.{_fn}", "shape", f"{_a} and x_t",
+         lambda f=_fn: getattr(FM, f)(X2, X2[:, :1], _TF, "linear"))
+    case(f"flow_matching.{_fn}", "nan", _a, lambda f=_fn: getattr(FM, f)(nan_at(X2), X2, _TF, "linear"))
+    case(f"flow_matching.{_fn}", "range", "t", lambda f=_fn, tb=_t_bad: getattr(FM, f)(X2, X2, tb, "cosine"))
+for _fn in ("ode_sample", "ode_trajectory"):
+    case(f"flow_matching.{_fn}", "shape", "x0", lambda f=_fn: getattr(FM, f)(_ZERO_V, X2[0], 2))
+    case(f"flow_matching.{_fn}", "nan", "x0", lambda f=_fn: getattr(FM, f)(_ZERO_V, nan_at(X2), 2))
+    case(f"flow_matching.{_fn}", "range", "steps", lambda f=_fn: getattr(FM, f)(_ZERO_V, X2, 0))
+    case(f"flow_matching.{_fn}", "range", "method", lambda f=_fn: getattr(FM, f)(_ZERO_V, X2, 2, "heun"))
+case("flow_matching.ode_sample", "shape", "velocity_fn", lambda: FM.ode_sample(lambda x, t: x[:, :1], X2, 2))
+case("flow_matching.divergence", "shape", "t", lambda: FM.divergence(_ZERO_V, X2, _TF[:2]))
+case("flow_matching.divergence", "nan", "x", lambda: FM.divergence(_ZERO_V, nan_at(X2), _TF))
+case("flow_matching.divergence", "range", "t", lambda: FM.divergence(_ZERO_V, X2, _TF + 1.0))
+case("flow_matching.hutchinson_divergence", "shape", "x",
+     lambda: FM.hutchinson_divergence(_ZERO_V, X2[0], _TF))
+case("flow_matching.hutchinson_divergence", "nan", "t",
+     lambda: FM.hutchinson_divergence(_ZERO_V, X2, nan_at(_TF)))
+case("flow_matching.hutchinson_divergence", "range", "n_probes",
+     lambda: FM.hutchinson_divergence(_ZERO_V, X2, _TF, n_probes=0))
+case("flow_matching.ode_log_prob", "shape", "x1", lambda: FM.ode_log_prob(_ZERO_V, X2[0], 2))
+case("flow_matching.ode_log_prob", "nan", "x1", lambda: FM.ode_log_prob(_ZERO_V, nan_at(X2), 2))
+case("flow_matching.ode_log_prob", "range", "steps", lambda: FM.ode_log_prob(_ZERO_V, X2, 0))
+case("flow_matching.ode_log_prob", "range", "divergence_fn",
+     lambda: FM.ode_log_prob(_ZERO_V, X2, 2, divergence_fn=1.0), TypeError)
+case("flow_matching.straightness", "shape", "x0", lambda: FM.straightness(_ZERO_V, X2[0]))
+case("flow_matching.straightness", "nan", "x0", lambda: FM.straightness(_ZERO_V, nan_at(X2)))
+case("flow_matching.straightness", "range", "method", lambda: FM.straightness(_ZERO_V, X2, method="rk45"))
+case("flow_matching.straightness_parts", "shape", "x0", lambda: FM.straightness_parts(_ZERO_V, X2[0]))
+case("flow_matching.straightness_parts", "nan", "x0", lambda: FM.straightness_parts(_ZERO_V, nan_at(X2)))
+case("flow_matching.straightness_parts", "range", "steps", lambda: FM.straightness_parts(_ZERO_V, X2, steps=0))
+_VEL_MLP = FM.VelocityMLP(2, hidden=4, emb_dim=4).double()
+case("flow_matching.VelocityMLP", "shape", "x", lambda: _VEL_MLP(torch.zeros(4, 3, dtype=torch.float64), _TF))
+case("flow_matching.VelocityMLP", "shape", "t", lambda: _VEL_MLP(X2, _TF[:3]))
+case("flow_matching.VelocityMLP", "nan", "x", lambda: _VEL_MLP(nan_at(X2), _TF))
+case("flow_matching.VelocityMLP", "range", "emb_dim", lambda: FM.VelocityMLP(2, emb_dim=3))
+case("flow_matching.VelocityMLP", "range", "n_classes", lambda: FM.VelocityMLP(2, n_classes=0))
+case("flow_matching.train_velocity_model", "shape", "source and data",
+     lambda: FM.train_velocity_model(_VEL_MLP, X2, steps=1, source=X2[:3]))
+case("flow_matching.train_velocity_model", "shape", "labels",
+     lambda: FM.train_velocity_model(_VEL_MLP, X2, steps=1, labels=torch.zeros(3, dtype=torch.long)))
+case("flow_matching.train_velocity_model", "nan", "data",
+     lambda: FM.train_velocity_model(_VEL_MLP, nan_at(X2)))
+case("flow_matching.train_velocity_model", "nan", "p_uncond",
+     lambda: FM.train_velocity_model(_VEL_MLP, X2, p_uncond=NAN))
+case("flow_matching.train_velocity_model", "range", "batch_size",
+     lambda: FM.train_velocity_model(_VEL_MLP, X2, batch_size=0))
+case("flow_matching.train_velocity_model", "range", "p_uncond",
+     lambda: FM.train_velocity_model(_VEL_MLP, X2, p_uncond=1.5))
+case("flow_matching.reflow_couplings", "shape", "n",
+     lambda: FM.reflow_couplings(_ZERO_V, np.zeros(2)), TypeError)
+case("flow_matching.reflow_couplings", "nan", "steps",
+     lambda: FM.reflow_couplings(_ZERO_V, 4, NAN), TypeError)
+case("flow_matching.reflow_couplings", "range", "n", lambda: FM.reflow_couplings(_ZERO_V, 0))
+case("flow_matching.reflow_couplings", "range", "method",
+     lambda: FM.reflow_couplings(_ZERO_V, 4, method="rk5"))
+case("flow_matching.cfg_velocity", "shape", "v_uncond and v_cond", lambda: FM.cfg_velocity(X2, X2[:3], 1.0))
+case("flow_matching.cfg_velocity", "nan", "scale", lambda: FM.cfg_velocity(X2, X2, NAN))
+case("flow_matching.cfg_velocity", "nan", "v_cond", lambda: FM.cfg_velocity(X2, nan_at(X2), 1.0))
+case("flow_matching.cfg_velocity", "range", "scale", lambda: FM.cfg_velocity(X2, X2, math.inf))
+_FM_TABLE = {("linear", "euler", 1): (torch.zeros(2, 4, 2), X2, 0.0)}
+case("flow_matching.sampling_view", "shape", "reference",
+     lambda: FM.sampling_view("linear", "euler", 1, table=_FM_TABLE, reference=torch.zeros(4, 3)))
+case("flow_matching.sampling_view", "nan", "reference",
+     lambda: FM.sampling_view("linear", "euler", 1, table=_FM_TABLE, reference=nan_at(X2)))
+case("flow_matching.sampling_view", "range", "path, method and steps",
+     lambda: FM.sampling_view("linear", "euler", 3, table=_FM_TABLE, reference=X2))
+_FM_MODELS = {"linear": _ZERO_V, "cosine": _ZERO_V}
+case("flow_matching.sampling_widget_spec", "shape", "reference",
+     lambda: FM.sampling_widget_spec(_FM_MODELS, torch.zeros(4, 3)))
+case("flow_matching.sampling_widget_spec", "nan", "reference",
+     lambda: FM.sampling_widget_spec(_FM_MODELS, nan_at(X2)))
+case("flow_matching.sampling_widget_spec", "range", "models",
+     lambda: FM.sampling_widget_spec({"linear": _ZERO_V}, X2))
+case("flow_matching.widget_specs", "shape", "reference",
+     lambda: FM.widget_specs(_FM_MODELS, torch.zeros(4, 3)))
+case("flow_matching.widget_specs", "nan", "reference", lambda: FM.widget_specs(_FM_MODELS, nan_at(X2)))
+case("flow_matching.widget_specs", "range", "n", lambda: FM.widget_specs(_FM_MODELS, n=1))
+
 # ------------------------------------------------------------------- guidance
 _LAB = torch.tensor([0, 1, 2, 0])
 case("guidance.LabelledMixture", "shape", "stds",
@@ -876,3 +979,27 @@ def test_every_module_is_enumerated():
     package = Path(importlib.import_module("companion").__file__).parent
     on_disk = {p.stem for p in package.glob("*.py") if p.stem != "__init__"}
     assert on_disk == set(MODULE_NAMES), on_disk ^ set(MODULE_NAMES)
+
+
+# ------------------------------------------------------------------- diffusion.q_sample_alpha_bar
+# Appended after the table's tests: these cases get their own parametrized test (the one above
+# fixed its parameters when it was defined), and ``CASES`` is rebound to a new list that includes
+# them, which the coverage tests above read when they run.
+_QSAB_CASES = [
+    Case("diffusion.q_sample_alpha_bar", "shape", "x0 and eps",
+         lambda: Df.q_sample_alpha_bar(X2, 0.5, X2[:, :1])),
+    Case("diffusion.q_sample_alpha_bar", "shape", "alpha_bar",
+         lambda: Df.q_sample_alpha_bar(X2, torch.full((4, 3), 0.5, dtype=torch.float64), X2)),
+    Case("diffusion.q_sample_alpha_bar", "shape", "eps",
+         lambda: Df.q_sample_alpha_bar(X2, 0.5, np.zeros((4, 2))), TypeError),
+    Case("diffusion.q_sample_alpha_bar", "nan", "eps", lambda: Df.q_sample_alpha_bar(X2, 0.5, nan_at(X2))),
+    Case("diffusion.q_sample_alpha_bar", "nan", "alpha_bar", lambda: Df.q_sample_alpha_bar(X2, NAN, X2)),
+    Case("diffusion.q_sample_alpha_bar", "range", "alpha_bar", lambda: Df.q_sample_alpha_bar(X2, 1.5, X2)),
+]
+CASES = [*CASES, *_QSAB_CASES]
+
+
+@pytest.mark.parametrize("c", _QSAB_CASES, ids=[f"{c.target}-{c.kind}-{c.arg}" for c in _QSAB_CASES])
+def test_q_sample_alpha_bar_bad_input_raises_and_names_the_argument(c: Case):
+    with pytest.raises(c.exc, match=_name_pattern(c.arg)):
+        c.call()

@@ -41,15 +41,26 @@ def test_linear_schedule_and_alphas_cumprod_match_numpy():
     np.testing.assert_allclose(Df.alphas_cumprod(b).numpy(), expected, rtol=1e-12)
 
 
-def test_cosine_schedule_reproduces_its_alpha_bar_and_clips():
-    T, s = 40, 0.008
-    f = lambda u: np.cos((u / T + s) / (1 + s) * np.pi / 2) ** 2
-    expected = f(np.arange(1, T + 1)) / f(0)
-    ab = Df.alphas_cumprod(Df.cosine_beta_schedule(T, s, max_beta=0.999)).numpy()
-    np.testing.assert_allclose(ab[:-1], expected[:-1], rtol=1e-10)
-    assert ab[-1] > 0  # the last beta is clipped, so alpha_bar never hits zero
-    clipped = Df.cosine_beta_schedule(T, s, max_beta=0.1)
+# alpha_bar_t = f(t) / f(0) of Nichol & Dhariwal's cosine schedule, T = 100, s = 0.008, computed outside
+# the package with mpmath at 30 digits (mp.dps = 30;
+# f = lambda t: mp.cos((mp.mpf(t) / 100 + mp.mpf("0.008")) / mp.mpf("1.008") * mp.pi / 2) ** 2):
+# an independent reference, not the formula typed again. t = 100 is the clipped step (beta_100 = 0.999).
+COSINE_REFERENCE = {1: 0.99936871840165848, 10: 0.97209273711396917, 50: 0.49384359044063771,
+                    90: 0.024091724140085855, 99: 0.00024285722793500563, 100: 2.4285722793500563e-7}
+
+
+def test_cosine_schedule_matches_reference_values_and_clips():
+    ab = Df.alphas_cumprod(Df.cosine_beta_schedule(100, 0.008, max_beta=0.999))
+    for t, value in COSINE_REFERENCE.items():   # paper step t is array index t - 1
+        assert float(ab[t - 1]) == pytest.approx(value, rel=1e-12), t
+    assert float(ab[-1]) > 0  # the last beta is clipped, so alpha_bar never hits zero
+    clipped = Df.cosine_beta_schedule(40, 0.008, max_beta=0.1)
     assert float(clipped.max()) == pytest.approx(0.1) and bool((clipped <= 0.1).all())
+
+
+def test_linear_rescaling_keeps_the_sum_of_betas():
+    sums = [float(Df.beta_schedule("linear", T).sum()) for T in (50, 100, 1000)]
+    assert sums == pytest.approx([10.05] * 3, rel=1e-12)   # T (0.1 / T + 20 / T) / 2
 
 
 def test_snr_is_decreasing_and_matches_definition():
@@ -77,6 +88,45 @@ def test_iterated_one_step_process_matches_the_closed_form(name):
             se_var = var * math.sqrt(2 / (n - 1))
             assert abs(mean - 1.5 * math.sqrt(float(ab[t]))) < 5 * se_mean, (t, mean)
             assert abs(var - (1 - float(ab[t]))) < 5 * se_var + 1e-12, (t, var)
+
+
+def test_array_index_i_is_paper_step_i_plus_one():
+    """q_step applied i + 1 times (indices 0..i) reaches the same mean as q_sample at index i."""
+    betas = SCHEDULES["linear"](12)
+    ab = Df.alphas_cumprod(betas)
+    x0, zero = torch.tensor([[1.0, -2.0]], dtype=DT), torch.zeros(1, 2, dtype=DT)
+    x = x0
+    for i in range(12):
+        x = Df.q_step(x, i, zero, betas)                     # x_i -> x_{i+1}
+        torch.testing.assert_close(x, Df.q_sample(x0, i, zero, ab), rtol=1e-13, atol=0)
+        assert float(ab[i]) == pytest.approx(float(torch.prod(1 - betas[: i + 1])), rel=1e-13)
+
+
+def test_q_sample_alpha_bar_is_the_primer_example_and_what_q_sample_uses():
+    np.random.seed(0)  # noqa: NPY002 -- the primer's legacy global seed, on purpose
+    x0 = np.array([1.0, -0.5])
+    eps = np.random.randn(*x0.shape)  # noqa: NPY002
+    x_t = Df.q_sample_alpha_bar(x0, 0.7, eps)
+    assert isinstance(x_t, np.ndarray)
+    np.testing.assert_array_equal(np.round(x_t, 3), [1.803, -0.199])
+    np.testing.assert_array_equal(x_t, np.sqrt(0.7) * x0 + np.sqrt(1 - 0.7) * eps)
+    # torch, one level per row, equals q_sample at those steps bit for bit
+    ab = Df.alphas_cumprod(SCHEDULES["cosine"](30))
+    g = gen(5)
+    x0, eps = torch.randn(6, 2, generator=g), torch.randn(6, 2, generator=g)   # float32
+    t = torch.tensor([0, 3, 7, 15, 22, 29])
+    assert torch.equal(Df.q_sample(x0, t, eps, ab), Df.q_sample_alpha_bar(x0, ab[t][:, None], eps))
+    assert Df.q_sample_alpha_bar(x0, 1.0, eps).equal(x0) and Df.q_sample_alpha_bar(x0, 0.0, eps).equal(eps)
+
+
+def test_q_sample_alpha_bar_rejects_bad_inputs():
+    x = torch.zeros(3, 2)
+    with pytest.raises(ValueError, match="alpha_bar"):
+        Df.q_sample_alpha_bar(x, torch.full((3, 3), 0.5), x)       # would broadcast x0 to (3, 3)
+    with pytest.raises(TypeError, match="eps"):
+        Df.q_sample_alpha_bar(x, 0.5, np.zeros((3, 2)))            # mixed NumPy and torch
+    with pytest.raises(ValueError, match="alpha_bar"):
+        Df.q_sample_alpha_bar(x, -0.1, x)
 
 
 @settings(max_examples=30, deadline=None)
@@ -118,7 +168,8 @@ def test_posterior_matches_direct_bayes(name):
         np.testing.assert_allclose(mean.numpy(), post_mean, rtol=1e-10, atol=1e-12)
 
 
-def test_posterior_at_step_zero_is_the_data():
+def test_posterior_at_paper_step_one_is_the_data():
+    """Array index 0 is paper step 1, where alpha_bar_0 = 1: mean x0, variance 0."""
     betas = SCHEDULES["linear"](10)
     x0, x_t = torch.randn(3, 2, dtype=DT), torch.randn(3, 2, dtype=DT)
     mean, var = Df.q_posterior_mean_variance(x0, x_t, 0, betas)
@@ -433,3 +484,17 @@ def test_noised_view_reports_the_schedule():
         spec.callback(t=0, schedule="quadratic")
     with pytest.raises(ValueError, match="t: expected an integer <= 99"):
         spec.callback(t=100, schedule="linear")
+
+
+# --- equation labels -----------------------------------------------------------------------------
+
+def test_every_equation_label_the_module_cites_is_defined_in_a_chapter():
+    import re
+    from pathlib import Path
+
+    from companion.families import notebook_labels
+
+    root = Path(__file__).resolve().parent.parent
+    defined = set().union(*(notebook_labels(p) for p in (root / "book").glob("*.ipynb")))
+    cited = set(re.findall(r"``(eq-[a-z0-9-]+)``", (root / "companion" / "diffusion.py").read_text()))
+    assert cited and not cited - defined, f"cited but defined in no chapter: {sorted(cited - defined)}"

@@ -297,3 +297,15 @@ def test_bad_inputs_name_the_argument():
         G.guidance_view(1.0, 5, {"mix": MIX})
     with pytest.raises(TypeError, match="labels"):
         G.class_adherence(MIX, x, [0, 1, 2])
+
+
+def test_every_equation_label_the_module_cites_is_defined_in_a_chapter():
+    import re
+    from pathlib import Path
+
+    from companion.families import notebook_labels
+
+    root = Path(__file__).resolve().parent.parent
+    defined = set().union(*(notebook_labels(p) for p in (root / "book").glob("*.ipynb")))
+    cited = set(re.findall(r"``(eq-[a-z0-9-]+)``", (root / "companion" / "guidance.py").read_text()))
+    assert cited and not cited - defined, f"cited but defined in no chapter: {sorted(cited - defined)}"
