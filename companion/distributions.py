@@ -44,9 +44,9 @@ def _check_axis(axis: int, x: ArrayLike, name: str) -> int:
 def mc_estimate(values: ArrayLike, axis: int = 0) -> tuple[ArrayLike, ArrayLike]:
     r"""Monte Carlo estimate of an expectation and its standard error, equation ``eq-mc``.
 
-    .. math:: \hat\mu_n = \frac1n \sum_i f(x_i), \qquad \mathrm{se} = s_n / \sqrt n,
+    .. math:: \hat\mu_n = \frac1n \sum_i f(x_i), \qquad \mathrm{se} = \hat\sigma_n / \sqrt n,
 
-    where :math:`s_n` is the sample standard deviation (with ``n - 1``).
+    where :math:`\hat\sigma_n` is the sample standard deviation (with ``n - 1``).
 
     Args:
         values: ``f(x_i)`` for ``n >= 2`` independent draws, along ``axis``.
@@ -172,14 +172,17 @@ def log_prob_change_of_variables_1d(
     log_abs_dinverse: Callable[[ArrayLike], ArrayLike],
     base_log_prob: Callable[[ArrayLike], ArrayLike],
 ) -> ArrayLike:
-    r"""Log-density of :math:`Y = g(X)` for an invertible ``g``, equation ``eq-cov-1d``.
+    r"""Log-density of :math:`Y = f(X)` for an invertible ``f``, equation ``eq-cov-1d``.
 
-    .. math:: \log p_Y(y) = \log p_X\big(g^{-1}(y)\big) + \log\left|\frac{d g^{-1}}{dy}(y)\right|
+    .. math:: \log p_Y(y) = \log p_X\big(f^{-1}(y)\big) + \log\left|\frac{d f^{-1}}{dy}(y)\right|
+
+    As in the flows chapter, :math:`f` maps the simple variable to the data and
+    :math:`f^{-1}` maps back; only :math:`f^{-1}` is needed.
 
     Args:
         y: points at which to evaluate the density, any shape.
-        inverse: :math:`g^{-1}`, elementwise.
-        log_abs_dinverse: :math:`\log|d g^{-1}/dy|`, elementwise.
+        inverse: :math:`f^{-1}`, elementwise.
+        log_abs_dinverse: :math:`\log|d f^{-1}/dy|`, elementwise.
         base_log_prob: :math:`\log p_X`, elementwise.
 
     Example (``Y = exp(X)`` with ``X ~ N(0, 1)`` is log-normal):

@@ -702,7 +702,7 @@ def flow_1d_inverse(x: ArrayLike, shift: float, scale: float, bend: float) -> tu
     r"""The inverse of a one-dimensional flow and its log-derivative, equation ``eq-flow-1d``.
 
     .. math::
-        z = g(x) = u + \beta \tanh u, \quad u = \frac{x - m}{\sigma},
+        z = f^{-1}(x) = u + \beta \tanh u, \quad u = \frac{x - m}{\sigma},
         \qquad \log\left|\frac{dz}{dx}\right| = \log\big(1 + \beta\,(1 - \tanh^2 u)\big) - \log\sigma,
 
     strictly increasing (so invertible) for :math:`\beta > -1`.
@@ -731,7 +731,7 @@ def flow_1d_inverse(x: ArrayLike, shift: float, scale: float, bend: float) -> tu
 
 
 def flow_1d_forward(z: ArrayLike, shift: float, scale: float, bend: float) -> np.ndarray:
-    """The forward map ``x = g^{-1}(z)`` of :func:`flow_1d_inverse`, by bisection (to ~1e-14).
+    """The forward map ``x = f(z)`` whose inverse is :func:`flow_1d_inverse`, by bisection (to ~1e-14).
 
     Since :math:`|\\tanh| \\le 1`, the root ``u`` of ``u + bend * tanh(u) = z`` lies in
     ``[z - |bend|, z + |bend|]``; 60 halvings pin it to round-off.
@@ -778,11 +778,12 @@ def flow_1d_view(shift: float, scale: float, bend: float):
     r"""The density of the 1-D flow of :func:`flow_1d_inverse`, with and without its Jacobian term.
 
     Returns:
-        ``(numbers, fig)``. ``numbers`` holds the grid integrals of
-        :math:`p_Z(g(x))\,|g'(x)|` (``"mass with Jacobian"``, 1 up to grid error, by
-        equation ``eq-cov-1d``) and of :math:`p_Z(g(x))` alone (``"mass without Jacobian"``),
-        and the log-Jacobian at the centre ``x = shift``. ``fig`` shows both curves and
-        the Jacobian factor :math:`|g'(x)|` (clipped to the plot).
+        ``(numbers, fig)``. With :math:`z = f^{-1}(x)` from :func:`flow_1d_inverse`,
+        ``numbers`` holds the grid integrals of :math:`p_Z(z)\,|dz/dx|`
+        (``"mass with Jacobian"``, 1 up to grid error, by equation ``eq-cov-1d``) and of
+        :math:`p_Z(z)` alone (``"mass without Jacobian"``), and the log-Jacobian
+        :math:`\log|dz/dx|` at the centre ``x = shift``. ``fig`` shows both curves and
+        the Jacobian factor :math:`|dz/dx|` (clipped to the plot).
 
     Example:
         >>> numbers, fig = flow_1d_view(0.0, 2.0, 0.0)
@@ -802,13 +803,13 @@ def flow_1d_view(shift: float, scale: float, bend: float):
     numbers = {
         "mass with Jacobian": float(np.trapezoid(density, x)),
         "mass without Jacobian": float(np.trapezoid(base, x)),
-        "log|g'| at x = shift": float(flow_1d_inverse(np.array([shift]), shift, scale, bend)[1][0]),
+        "log|dz/dx| at x = shift": float(flow_1d_inverse(np.array([shift]), shift, scale, bend)[1][0]),
     }
     view = np.abs(x) <= 5.0
     fig, ax = _fast_figure(width=4.8, height=2.6)
-    ax.plot(x[view], density[view], label="p_Z(g(x)) |g'(x)|")
-    ax.plot(x[view], base[view], ls="--", label="p_Z(g(x)) alone")
-    ax.plot(x[view], np.exp(log_jac[view]), ls=":", label="Jacobian |g'(x)|")
+    ax.plot(x[view], density[view], label="p_Z(z) |dz/dx|")
+    ax.plot(x[view], base[view], ls="--", label="p_Z(z) alone")
+    ax.plot(x[view], np.exp(log_jac[view]), ls=":", label="Jacobian |dz/dx|")
     top = max(1.0, float(density[view].max()) * 1.05)
     ax.set(xlim=(-5, 5), ylim=(0, top), xlabel="x")
     ax.locator_params(nbins=5)

@@ -378,6 +378,9 @@ def gradient_penalty(
         \qquad \hat x = \epsilon x + (1 - \epsilon)\, G(z),\ \epsilon \sim U[0, 1],
 
     a soft version of the 1-Lipschitz constraint, on points between data and fakes.
+    Being soft, it lets the critic's slope settle above 1: for ``p_g`` a translate of
+    ``p_data`` by ``a`` and a linear critic, the penalised optimum has slope
+    :math:`1 + \|a\|/2\lambda`, so its estimate of :math:`W_1 = \|a\|` is high by that factor.
 
     Args:
         critic: maps ``(batch, dim)`` to scores ``(batch,)``.
@@ -568,7 +571,8 @@ def train_gan(
     and ``g_steps`` Adam steps on :func:`generator_loss` of kind ``loss`` (or, with
     ``loss="wgan_gp"``, on the WGAN-GP objective ``eq-wgan-gp``). Minibatches are drawn
     from ``data`` with replacement. Every ``eval_every`` iterations it records
-    :func:`mode_coverage` of ``n_eval`` fresh samples.
+    :func:`mode_coverage` of the generator's samples at ``n_eval`` latent draws fixed at
+    the start (the same at every checkpoint, never used for training).
 
     Args:
         data: training points, shape ``(n, dim)``.

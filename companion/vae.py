@@ -9,6 +9,11 @@ decoder :math:`p_\theta(x \mid z)`, an encoder :math:`q_\phi(z \mid x) =
 
 The pieces:
 
+The ELBO (``eq-elbo``) is a lower bound on :math:`\log p_\theta(x)`; the beta-weighted
+objective of Higgins et al. (2017) (``eq-beta-objective``) equals it at ``beta = 1``, is a
+looser bound for ``beta > 1`` and is *not* a bound for ``beta < 1``. Functions with a
+``beta`` argument compute the latter; their default ``beta = 1`` is the ELBO.
+
 - the pure mathematics: :func:`kl_normal_std`, :func:`diag_normal_log_prob`,
   :func:`bernoulli_log_prob`, :func:`reparameterize`, :func:`elbo`, :func:`iwae_bound`,
   and the two gradient estimators :func:`reparam_gradient`, :func:`score_function_gradient`;
@@ -86,6 +91,8 @@ def kl_normal_std(mu: ArrayLike, log_var: ArrayLike) -> ArrayLike:
     It is :func:`companion.distributions.kl_normal` with :math:`\mu_p = 0, \sigma_p^2 = 1`,
     summed over independent coordinates; written in ``log_var`` so that no logarithm of
     an exponential is taken.
+
+    Reference: Kingma and Welling, *Auto-Encoding Variational Bayes*, ICLR 2014, Appendix B.
 
     Args:
         mu: means, shape ``(..., latent_dim)``.
@@ -248,12 +255,15 @@ def elbo(
     eps: ArrayLike | None = None,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    r"""Monte Carlo estimate of the (beta-weighted) evidence lower bound, equation ``eq-elbo``.
+    r"""Monte Carlo estimate of the ELBO ``eq-elbo``, or of the beta-weighted objective ``eq-beta-objective``.
 
     .. math::
-        \ELBO_\beta(x) = \E_{q(z\mid x)}[\log p(x \mid z)] - \beta\, \KL\big(q(z\mid x) \,\|\, p(z)\big),
+        \mathcal L_\beta(x) = \E_{q_\phi(z\mid x)}[\log p_\theta(x \mid z)]
+        - \beta\, \KL\big(q_\phi(z\mid x) \,\|\, p(z)\big),
 
-    with :math:`p(z) = \mathcal N(0, I)` and :math:`\beta = 1` the ELBO proper. The
+    with :math:`p(z) = \mathcal N(0, I)`. At :math:`\beta = 1` (the default) this is the ELBO,
+    a lower bound on :math:`\log p_\theta(x)`; for :math:`\beta < 1` it exceeds the ELBO by
+    :math:`(1 - \beta)\KL` and is not a bound. The
     expectation is averaged over ``n_samples`` reparameterised draws (``eq-reparam``).
     With ``analytic_kl`` the KL is the closed form ``eq-kl-std``; otherwise it is
     estimated from the same draws, :math:`\log q(z\mid x) - \log p(z)`, which makes the
@@ -308,7 +318,8 @@ def iwae_bound(
         \qquad z_i \sim q(z \mid x),
 
     computed with a log-sum-exp. Its expectation rises with ``k`` and tends to
-    :math:`\log p(x)`; ``k = 1`` is the ELBO with a sampled KL.
+    :math:`\log p(x)` when the importance weights are bounded; ``k = 1`` is the ELBO
+    with a sampled KL.
 
     Args:
         x, mu, log_var, log_likelihood: as in :func:`elbo`.
@@ -497,7 +508,11 @@ class LinearGaussianModel:
         return -0.5 * (log_norm + (resid + spread) / self.sigma**2)
 
     def elbo_exact(self, x: ArrayLike, mu: ArrayLike, log_var: ArrayLike, beta: float = 1.0) -> torch.Tensor:
-        r"""The ELBO ``eq-elbo`` exactly: :meth:`expected_log_likelihood` minus ``eq-kl-std``."""
+        r"""The ELBO ``eq-elbo`` exactly: :meth:`expected_log_likelihood` minus ``eq-kl-std``.
+
+        With ``beta != 1`` the KL is weighted: the beta-objective ``eq-beta-objective``,
+        which is not a lower bound on ``log p(x)`` for ``beta < 1``.
+        """
         beta = check_scalar(beta, "beta", low=0.0)
         ell = self.expected_log_likelihood(x, mu, log_var)
         return ell - beta * kl_normal_std(_as_tensor(mu, "mu").to(torch.float64),
@@ -526,7 +541,7 @@ def _mlp(sizes: Sequence[int]) -> nn.Sequential:
 
 
 class VAE(nn.Module):
-    r"""A variational autoencoder with MLP encoder and decoder, equation ``eq-elbo``.
+    r"""A variational autoencoder with MLP encoder and decoder: ``eq-elbo``, ``eq-beta-objective``.
 
     Encoder :math:`x \mapsto (\mu, \log\sigma^2)`, decoder :math:`z \mapsto` the parameters
     of :math:`p(x \mid z)`: logits for ``likelihood="bernoulli"`` (data in ``[0, 1]``), or a
@@ -630,7 +645,7 @@ def train_vae(
     device: str | torch.device = "cpu",
     progress: bool = True,
 ) -> dict[str, list[float]]:
-    r"""Maximise the beta-ELBO ``eq-elbo`` with Adam on minibatches.
+    r"""Maximise the beta-objective ``eq-beta-objective`` with Adam (the ELBO ``eq-elbo`` at ``beta=1``).
 
     Args:
         model: the :class:`VAE` to train (in place).
@@ -647,7 +662,7 @@ def train_vae(
         progress: show a ``tqdm`` progress bar.
 
     Returns:
-        History: ``step``, ``loss`` (negative beta-ELBO per data point), ``rate`` (mean KL),
+        History: ``step``, ``loss`` (negative beta-objective per data point), ``rate`` (mean KL),
         and, with ``val_data``, ``val_step`` and ``val_elbo``.
     """
     from tqdm.auto import tqdm
@@ -698,7 +713,7 @@ def train_vae(
 
 def linear_vae_optimum(eigenvalues: ArrayLike, beta: float, obs_var: float,
                        latent_dim: int | None = None) -> dict[str, np.ndarray | float | int]:
-    r"""The optimum of the beta-ELBO for a linear VAE, equation ``eq-linear-vae``.
+    r"""The optimum of the beta-objective ``eq-beta-objective`` for a linear VAE, equation ``eq-linear-vae``.
 
     For a linear decoder :math:`x = Wz + b + \mathcal N(0, \sigma^2 I)` with fixed
     :math:`\sigma^2` (``obs_var``) and a linear encoder with diagonal covariance, latent
@@ -721,8 +736,9 @@ def linear_vae_optimum(eigenvalues: ArrayLike, beta: float, obs_var: float,
     Returns:
         ``rate_per_unit`` (``(latent_dim,)``), ``active`` (bool, ``(latent_dim,)``),
         ``rate`` and ``distortion`` (expected squared error) per data point,
-        ``n_active``, ``expected_log_lik``, ``beta_elbo`` (the optimum) and ``elbo`` (the
-        same solution scored with beta = 1), in nats per data point.
+        ``n_active``, ``expected_log_lik``, ``beta_elbo`` (the optimum of the beta-objective,
+        not a bound on the log-likelihood for beta < 1) and ``elbo`` (the same solution
+        scored with beta = 1, the ELBO), in nats per data point.
 
     Reference: Lucas, Tucker, Grosse and Norouzi, *Don't Blame the ELBO! A Linear VAE
     Perspective on Posterior Collapse*, NeurIPS 2019.

@@ -393,7 +393,7 @@ def test_flow_1d_view_mass_and_corners():
         assert fig.axes and all(np.isfinite(v) for v in numbers.values())
         assert numbers["mass with Jacobian"] == pytest.approx(1.0, abs=1e-3)
         expected = np.log1p(values["bend"]) - np.log(values["scale"])
-        assert numbers["log|g'| at x = shift"] == pytest.approx(expected, abs=1e-12)
+        assert numbers["log|dz/dx| at x = shift"] == pytest.approx(expected, abs=1e-12)
 
 
 def test_flow_1d_rejects_bad_input():

@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+import scipy.integrate
+import scipy.optimize
 import scipy.spatial.distance
 import scipy.stats
 import torch
@@ -129,6 +131,21 @@ def test_value_at_optimum_is_minus_log4_plus_twice_js(grid):
     js_scipy = scipy.spatial.distance.jensenshannon(p, q) ** 2
     assert js == pytest.approx(js_scipy, abs=1e-8)
     assert 0.0 < js < np.log(2.0)
+    # Independent of the grid and of companion: both sides of eq-v-star by adaptive quadrature on the
+    # continuous densities (quad asked for 1e-12), each integrand written from its own definition.
+    pdf_p = lambda t: 0.5 * scipy.stats.norm(-1.5, 0.5).pdf(t) + 0.5 * scipy.stats.norm(1.0, 0.8).pdf(t)  # noqa: E731
+    pdf_q = scipy.stats.norm(0.0, 1.5).pdf
+
+    def quad(f):
+        return scipy.integrate.quad(f, -12, 12, limit=200, epsabs=1e-12, epsrel=1e-12)[0]
+
+    v_quad = quad(lambda t: pdf_p(t) * np.log(pdf_p(t) / (pdf_p(t) + pdf_q(t)))
+                  + pdf_q(t) * np.log(pdf_q(t) / (pdf_p(t) + pdf_q(t))))
+    m = lambda t: 0.5 * (pdf_p(t) + pdf_q(t))  # noqa: E731
+    js_quad = quad(lambda t: 0.5 * pdf_p(t) * np.log(pdf_p(t) / m(t))
+                   + 0.5 * pdf_q(t) * np.log(pdf_q(t) / m(t)))
+    assert v_quad == pytest.approx(-np.log(4.0) + 2.0 * js_quad, abs=1e-9)
+    assert value == pytest.approx(v_quad, abs=1e-6) and js == pytest.approx(js_quad, abs=1e-6)
 
 
 def test_optimal_discriminator_maximises_the_value(grid):
@@ -139,6 +156,12 @@ def test_optimal_discriminator_maximises_the_value(grid):
     for _ in range(5):
         perturbed = np.clip(d_star + 0.05 * rng.standard_normal(d_star.shape), 1e-6, 1 - 1e-6)
         assert gan.gan_value(p, q, perturbed, dx) < best
+    # Pointwise, a numerical maximiser of a log y + b log(1 - y) lands on D* (eq-d-star).
+    for i in np.linspace(0, len(p) - 1, 25).astype(int):
+        y = scipy.optimize.minimize_scalar(lambda y, a=p[i], b=q[i]: -(a * np.log(y) + b * np.log1p(-y)),
+                                           bounds=(1e-12, 1 - 1e-12), method="bounded",
+                                           options={"xatol": 1e-12}).x
+        assert y == pytest.approx(d_star[i], abs=1e-6)
     assert gan.gan_value(p, q, np.full_like(p, 0.5), dx) == pytest.approx(-np.log(4.0), abs=1e-9)
 
 
@@ -159,6 +182,15 @@ def test_trained_discriminator_approaches_d_star():
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     disc = gan.Discriminator(data_dim=1, hidden=32)
+    weight = 0.5 * (p + q) / (0.5 * (p + q)).sum()
+
+    def distance_and_shortfall():
+        with torch.no_grad():
+            d = torch.sigmoid(disc(x[:, None].float())).double().numpy()
+        shortfall = gan.gan_value(p, q, d_star, 0.01, tol=2e-2) - gan.gan_value(p, q, d, 0.01, tol=2e-2)
+        return float((weight * np.abs(d - d_star)).sum()), shortfall
+
+    err0, short0 = distance_and_shortfall()
     opt = torch.optim.Adam(disc.parameters(), lr=5e-3)
     for _ in range(300):
         k = rng.integers(0, 2, 512)
@@ -169,12 +201,9 @@ def test_trained_discriminator_approaches_d_star():
         opt.zero_grad()
         loss.backward()
         opt.step()
-    with torch.no_grad():
-        d = torch.sigmoid(disc(x[:, None].float())).double().numpy()
-    weight = 0.5 * (p + q) / (0.5 * (p + q)).sum()
-    err = float((weight * np.abs(d - d_star)).sum())
-    assert err < 0.05
-    assert gan.gan_value(p, q, d, 0.01, tol=2e-2) <= gan.gan_value(p, q, d_star, 0.01, tol=2e-2)
+    err, short = distance_and_shortfall()
+    # Closer to D* than before training (a fifth of the distance), and most of the value recovered.
+    assert err < 0.05 and err < err0 / 5 and short < short0 / 20
 
 
 # ----------------------------------------------------------------- Wasserstein
@@ -210,8 +239,13 @@ def test_wgan_gp_critic_estimates_w1_of_a_translation():
         opt.step()
     with torch.no_grad():
         real, fake = torch.randn(20000, 2, generator=gen), torch.randn(20000, 2, generator=gen) + a
-        est = float(critic(real).mean() - critic(fake).mean())  # E_data f - E_g f, not via the loss
-    assert est == pytest.approx(float(a.norm()), rel=0.1)
+        gaps = (critic(real) - critic(fake)).double()  # E_data f - E_g f on fresh draws, not via the loss
+    est, se = float(gaps.mean()), float(gaps.std() / len(gaps) ** 0.5)
+    w1 = float(a.norm())
+    # The penalty is soft: for a linear critic f = -k a.x/|a| the penalised objective k|a| - 10 (k - 1)^2
+    # peaks at k = 1 + |a|/20, so the penalised optimum estimates |a| (1 + |a|/20), not |a|.
+    assert est == pytest.approx(w1 * (1 + w1 / 20), abs=4 * se)
+    assert est - w1 > 4 * se
 
 
 # ----------------------------------------------------------------- models, training, widgets

@@ -111,8 +111,6 @@ ALLOW: tuple[Allow, ...] = (
     # --- flow_matching -----------------------------------------------------------------------------
     Allow("flow_matching.ipynb", r"RK4 with (?P<n>512) steps|with (?P<n2>100) RK4 steps",
           "the reference solvers' step counts, settings"),
-    Allow("flow_matching.ipynb", r"of (?P<n>1), (?P<n2>2) and (?P<n3>4)\.",
-          "the solvers' theoretical orders (Euler, Heun, RK4), not measurements"),
     # --- guidance ----------------------------------------------------------------------------------
     Allow("guidance.ipynb", r"over all (?P<n>50) steps|DDIM, (?P<n2>25) steps|drawing (?P<n3>150) samples",
           "sampler steps and sample counts the cells use, settings"),
