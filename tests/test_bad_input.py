@@ -615,7 +615,8 @@ case("flow_matching.straightness", "nan", "x0", lambda: FM.straightness(_ZERO_V,
 case("flow_matching.straightness", "range", "method", lambda: FM.straightness(_ZERO_V, X2, method="rk45"))
 case("flow_matching.straightness_parts", "shape", "x0", lambda: FM.straightness_parts(_ZERO_V, X2[0]))
 case("flow_matching.straightness_parts", "nan", "x0", lambda: FM.straightness_parts(_ZERO_V, nan_at(X2)))
-case("flow_matching.straightness_parts", "range", "steps", lambda: FM.straightness_parts(_ZERO_V, X2, steps=0))
+case("flow_matching.straightness_parts", "range", "steps",
+     lambda: FM.straightness_parts(_ZERO_V, X2, steps=0))
 _VEL_MLP = FM.VelocityMLP(2, hidden=4, emb_dim=4).double()
 case("flow_matching.VelocityMLP", "shape", "x", lambda: _VEL_MLP(torch.zeros(4, 3, dtype=torch.float64), _TF))
 case("flow_matching.VelocityMLP", "shape", "t", lambda: _VEL_MLP(X2, _TF[:3]))
