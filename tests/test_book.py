@@ -107,3 +107,49 @@ def test_binder_installs_the_pinned_requirements_and_a_cpu_torch():
     assert runtime == "python-3.11", runtime  # the version the book is tested with (TOOLCHAIN)
     post = binder / "postBuild"
     assert os.access(post, os.X_OK) and "pip install --no-deps -e ." in post.read_text()
+
+
+def _book_extension(name: str):
+    sys.path.insert(0, str(BOOK / "_ext"))
+    return __import__(name)
+
+
+@pytest.mark.parametrize("remote, expected", [
+    ("https://github.com/someone/some-book.git", "https://github.com/someone/some-book"),
+    ("https://github.com/someone/some-book", "https://github.com/someone/some-book"),
+    ("https://github.com/someone/some.book/", "https://github.com/someone/some.book"),
+    ("https://x-access-token:abc@github.com/someone/some-book.git", "https://github.com/someone/some-book"),
+    ("git@github.com:someone/some-book.git", "https://github.com/someone/some-book"),
+    ("ssh://git@github.com/someone/some-book.git", "https://github.com/someone/some-book"),
+    ("https://gitlab.com/someone/some-book.git", None),
+    ("https://github.com.evil.org/someone/some-book", None),
+    ("https://github.com/someone", None),
+    ("/home/someone/some-book", None),
+    ("", None),
+])
+def test_book_buttons_take_the_repository_from_a_github_origin(remote, expected):
+    """book/_ext/repository_buttons.py: which `origin` remotes give repository and launch buttons."""
+    assert _book_extension("repository_buttons").github_repository_url(remote) == expected
+
+
+def test_book_github_origin_rejects_a_non_string():
+    with pytest.raises(TypeError, match="remote"):
+        _book_extension("repository_buttons").github_repository_url(None)
+
+
+def test_book_reference_labels_are_author_year_and_unique():
+    """book/_ext/citation_style.py labels the references.bib entries as the text cites them."""
+    from pybtex.database import parse_file
+    from pybtex.plugin import find_plugin
+
+    labels_for = _book_extension("citation_style").author_year_labels
+    entries = find_plugin("pybtex.style.sorting", "author_year_title")().sort(
+        parse_file(str(BOOK / "references.bib")).entries.values())  # the list's order
+    labels = dict(zip([e.key for e in entries], labels_for(entries), strict=True))
+    assert labels["ho2020denoising"] == "Ho et al., 2020"
+    assert labels["song2019generative"] == "Song and Ermon, 2019"
+    assert labels["bishop2006pattern"] == "Bishop, 2006"
+    # same authors' label and year: told apart by a letter, in the list's order (Jiaming < Yang)
+    assert labels["song2021denoising"] == "Song et al., 2021a"
+    assert labels["song2021score"] == "Song et al., 2021b"
+    assert len(set(labels.values())) == len(labels)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import shutil
 import socketserver
 import sys
@@ -15,8 +16,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from toc_notebooks import BOOK, toc_files  # noqa: E402
 
-HTML = BOOK / "_build" / "html"
-SCREENSHOTS = BOOK / "_build" / "screenshots"
+# The book whose built site is checked: this one, or another build of it named by SITE_BOOK
+# (e.g. a quick build of a few pages in a temporary clone while working on the site's chrome).
+SITE_BOOK = Path(os.environ.get("SITE_BOOK", BOOK)).resolve()
+HTML = SITE_BOOK / "_build" / "html"
+SCREENSHOTS = SITE_BOOK / "_build" / "screenshots"
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +33,7 @@ def html_dir() -> Path:
 @pytest.fixture(scope="session")
 def pages(html_dir) -> list[Path]:
     """The HTML page of every entry in the table of contents."""
-    return [html_dir / f"{name}.html" for name in toc_files()]
+    return [html_dir / f"{name}.html" for name in toc_files(SITE_BOOK / "_toc.yml")]
 
 
 @pytest.fixture(scope="session")
