@@ -1,4 +1,5 @@
-"""The probability toolkit of chapter ``ch-toolkit``: Monte Carlo, KL, Jensen, change of variables.
+"""The probability toolkit of chapter ``ch-toolkit``: Monte Carlo, KL, Jensen, change of variables,
+entropy, importance sampling, f-divergences and the score-function identity.
 
 Every function accepts NumPy arrays or torch tensors and returns the same kind.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -29,6 +31,16 @@ __all__ = [
     "log_mean_exp",
     "jensen_gap_log",
     "log_prob_change_of_variables_1d",
+    "entropy_normal",
+    "cross_entropy_normal",
+    "kl_mvn",
+    "importance_sampling_estimate",
+    "self_normalised_estimate",
+    "effective_sample_size",
+    "F_GENERATORS",
+    "f_divergence",
+    "f_divergence_lower_bound",
+    "normal_param_score",
 ]
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -206,3 +218,360 @@ def log_prob_change_of_variables_1d(
             raise ValueError(f"{fname}: returned NaN; is y outside the domain of inverse?")
     return base_log_prob(x) + value
 
+
+
+# --------------------------------------------------------------------------- entropy
+def entropy_normal(var: ArrayLike) -> ArrayLike:
+    r"""Differential entropy of a univariate Gaussian, elementwise, equation ``eq-entropy-normal``.
+
+    .. math:: H\big(\mathcal N(\mu, \sigma^2)\big) = -\E[\log \mathcal N(X; \mu, \sigma^2)]
+        = \tfrac12 \log(2\pi e \sigma^2)
+
+    It does not depend on the mean.
+
+    Args:
+        var: the variance (> 0), any shape.
+
+    Example:
+        >>> round(float(entropy_normal(1.0)), 6)
+        1.418939
+    """
+    var = check_positive(var, "var")
+    log = torch.log if is_torch(var) else np.log
+    return 0.5 * (LOG_2PI + 1.0 + log(var))
+
+
+def cross_entropy_normal(mu_p: ArrayLike, var_p: ArrayLike, mu_q: ArrayLike, var_q: ArrayLike) -> ArrayLike:
+    r"""Cross-entropy of univariate Gaussians, ``q`` scored under ``p``, equation ``eq-cross-entropy-normal``.
+
+    .. math::
+        H(p, q) = -\E_p[\log q(X)]
+        = \tfrac12 \log(2\pi\sigma_q^2) + \frac{\sigma_p^2 + (\mu_p - \mu_q)^2}{2\sigma_q^2}
+        = H(p) + \KL(p \,\|\, q)
+
+    The expectation is under the first pair, as in :func:`kl_normal` (``eq-cross-entropy``).
+
+    Args:
+        mu_p, var_p: mean and variance (> 0) of ``p``, the distribution of ``X``.
+        mu_q, var_q: mean and variance (> 0) of ``q``, the model scored; all four broadcast.
+
+    Example:
+        >>> round(float(cross_entropy_normal(0.0, 1.0, 0.0, 1.0) - entropy_normal(1.0)), 12)
+        0.0
+        >>> round(float(cross_entropy_normal(1.0, 1.0, 0.0, 1.0) - entropy_normal(1.0)), 6)
+        0.5
+    """
+    mu_p, mu_q = check_array(mu_p, "mu_p"), check_array(mu_q, "mu_q")
+    var_p, var_q = check_positive(var_p, "var_p"), check_positive(var_q, "var_q")
+    check_broadcast(mu_p=mu_p, var_p=var_p, mu_q=mu_q, var_q=var_q)
+    log = torch.log if is_torch(var_q) else np.log
+    return 0.5 * (LOG_2PI + log(var_q)) + (var_p + (mu_p - mu_q) ** 2) / (2.0 * var_q)
+
+
+def _check_mvn(mu: ArrayLike, cov: ArrayLike, mu_name: str, cov_name: str) -> None:
+    """``mu``: (..., d); ``cov``: (..., d, d), symmetric positive definite (errors name the argument)."""
+    if mu.ndim < 1:
+        raise ValueError(f"{mu_name}: expected shape (..., d), got a scalar")
+    d = mu.shape[-1]
+    if cov.ndim < 2 or tuple(cov.shape[-2:]) != (d, d):
+        raise ValueError(f"{cov_name}: expected shape (..., {d}, {d}) to match {mu_name}, "
+                         f"got {tuple(cov.shape)}")
+    asym = cov - (cov.transpose(-1, -2) if is_torch(cov) else np.swapaxes(cov, -1, -2))
+    scale = float(abs(cov).max()) if (cov.numel() if is_torch(cov) else cov.size) else 1.0
+    if float(abs(asym).max()) > 1e-10 * max(scale, 1.0):
+        raise ValueError(f"{cov_name}: expected a symmetric matrix")
+    try:
+        torch.linalg.cholesky(cov) if is_torch(cov) else np.linalg.cholesky(cov)
+    except (np.linalg.LinAlgError, RuntimeError):
+        raise ValueError(f"{cov_name}: expected a positive-definite matrix") from None
+
+
+def kl_mvn(mu_q: ArrayLike, cov_q: ArrayLike, mu_p: ArrayLike, cov_p: ArrayLike) -> ArrayLike:
+    r"""KL divergence between multivariate Gaussians with full covariances, equation ``eq-kl-mvn``.
+
+    .. math::
+        \KL\big(\mathcal N(\mu_q, \Sigma_q) \,\|\, \mathcal N(\mu_p, \Sigma_p)\big)
+        = \tfrac12\Big(\operatorname{tr}(\Sigma_p^{-1}\Sigma_q)
+          + (\mu_p - \mu_q)^\top \Sigma_p^{-1} (\mu_p - \mu_q) - d
+          + \log\frac{\det\Sigma_p}{\det\Sigma_q}\Big)
+
+    For diagonal covariances it is the sum of :func:`kl_normal` over coordinates
+    (``eq-kl-normal``).
+
+    Args:
+        mu_q, mu_p: means, shape ``(..., d)``.
+        cov_q, cov_p: symmetric positive-definite covariances, shape ``(..., d, d)``.
+
+    Returns:
+        Shape ``(...)``: NumPy in, NumPy out; torch in, torch out.
+
+    Example:
+        >>> round(float(kl_mvn(np.ones(2), np.eye(2), np.zeros(2), np.eye(2))), 6)
+        1.0
+    """
+    mu_q, mu_p = check_array(mu_q, "mu_q"), check_array(mu_p, "mu_p")
+    cov_q, cov_p = check_array(cov_q, "cov_q"), check_array(cov_p, "cov_p")
+    _check_mvn(mu_q, cov_q, "mu_q", "cov_q")
+    _check_mvn(mu_p, cov_p, "mu_p", "cov_p")
+    check_broadcast(mu_q=mu_q, mu_p=mu_p)
+    check_broadcast(cov_q=cov_q, cov_p=cov_p)
+    lin = torch.linalg if is_torch(cov_p) else np.linalg
+    diff = (mu_p - mu_q)[..., None]                                      # (..., d, 1)
+    trace = lin.solve(cov_p, cov_q).diagonal(0, -2, -1).sum(-1)          # tr(Sigma_p^{-1} Sigma_q)
+    maha = (diff * lin.solve(cov_p, diff)).sum(-1).sum(-1)               # (..., )
+    log_det_ratio = lin.slogdet(cov_p)[1] - lin.slogdet(cov_q)[1]
+    return 0.5 * (trace + maha - mu_q.shape[-1] + log_det_ratio)
+
+
+# --------------------------------------------------------------------------- importance sampling
+def importance_sampling_estimate(
+    f_values: ArrayLike, log_w: ArrayLike, axis: int = 0
+) -> tuple[ArrayLike, ArrayLike]:
+    r"""Importance sampling estimate of :math:`\E_p[f(X)]` from draws of ``q``, equation ``eq-is``.
+
+    .. math:: \hat\mu_\text{IS} = \frac1n \sum_i w_i f(x_i), \qquad w_i = \frac{p(x_i)}{q(x_i)},
+
+    unbiased when ``p`` is normalised; the standard error is that of :func:`mc_estimate`
+    applied to :math:`w_i f(x_i)`.
+
+    Args:
+        f_values: ``f(x_i)`` at draws ``x_i ~ q``, with ``n >= 2`` draws along ``axis``.
+        log_w: ``log p(x_i) - log q(x_i)`` with both densities normalised; same shape.
+        axis: the axis that indexes the draws.
+
+    Returns:
+        ``(estimate, standard_error)``, each with ``axis`` removed.
+
+    Example:
+        >>> est, se = importance_sampling_estimate(np.array([1.0, 3.0]), np.log(np.array([0.5, 1.5])))
+        >>> float(est)
+        2.5
+    """
+    f_values, log_w = check_array(f_values, "f_values"), check_array(log_w, "log_w")
+    check_same_shape(f_values=f_values, log_w=log_w)
+    exp = torch.exp if is_torch(log_w) else np.exp
+    return mc_estimate(exp(log_w) * f_values, axis=axis)
+
+
+def self_normalised_estimate(
+    f_values: ArrayLike, log_w: ArrayLike, axis: int = 0
+) -> tuple[ArrayLike, ArrayLike]:
+    r"""Self-normalised importance sampling estimate of :math:`\E_p[f(X)]`, equation ``eq-snis``.
+
+    .. math::
+        \hat\mu_\text{SNIS} = \sum_i \bar w_i f(x_i), \qquad
+        \bar w_i = \frac{w_i}{\sum_j w_j}, \qquad
+        \mathrm{se}^2 = \sum_i \bar w_i^2 \big(f(x_i) - \hat\mu_\text{SNIS}\big)^2 .
+
+    ``p`` need only be known up to a constant, which cancels in :math:`\bar w_i`. The
+    estimate is biased, by :math:`O(1/n)`, but consistent; the standard error is the
+    delta-method one (Owen, *Monte Carlo theory, methods and examples*, 2013, ch. 9).
+
+    Args:
+        f_values: ``f(x_i)`` at draws ``x_i ~ q``, with ``n >= 2`` draws along ``axis``.
+        log_w: ``log p(x_i) - log q(x_i)``, up to an additive constant; same shape.
+        axis: the axis that indexes the draws.
+
+    Returns:
+        ``(estimate, standard_error)``, each with ``axis`` removed.
+
+    Example:
+        >>> est, se = self_normalised_estimate(np.array([1.0, 3.0]), np.log(np.array([5.0, 15.0])))
+        >>> float(est)
+        2.5
+    """
+    f_values, log_w = check_array(f_values, "f_values"), check_array(log_w, "log_w")
+    check_same_shape(f_values=f_values, log_w=log_w)
+    axis = _check_axis(axis, log_w, "log_w")
+    if log_w.shape[axis] < 2:
+        raise ValueError(f"f_values and log_w: expected at least 2 draws along axis {axis}, "
+                         f"got {log_w.shape[axis]}")
+    if is_torch(log_w):
+        w_bar = torch.softmax(log_w, dim=axis)
+        est = (w_bar * f_values).sum(dim=axis)
+        se = ((w_bar * (f_values - est.unsqueeze(axis))) ** 2).sum(dim=axis).sqrt()
+        return est, se
+    w = np.exp(log_w - log_w.max(axis=axis, keepdims=True))
+    w_bar = w / w.sum(axis=axis, keepdims=True)
+    est = (w_bar * f_values).sum(axis=axis)
+    se = np.sqrt(((w_bar * (f_values - np.expand_dims(est, axis))) ** 2).sum(axis=axis))
+    return est, se
+
+
+def effective_sample_size(log_w: ArrayLike, axis: int = 0) -> ArrayLike:
+    r"""Kish's effective sample size of importance weights, equation ``eq-ess``.
+
+    .. math:: n_\text{eff} = \frac{\big(\sum_i w_i\big)^2}{\sum_i w_i^2} \in [1, n],
+
+    computed from ``log_w`` (up to an additive constant) without overflow.
+
+    Example:
+        >>> float(effective_sample_size(np.zeros(8)))
+        8.0
+        >>> round(float(effective_sample_size(np.array([0.0, -800.0, -900.0]))), 6)
+        1.0
+    """
+    log_w = check_array(log_w, "log_w")
+    axis = _check_axis(axis, log_w, "log_w")
+    if is_torch(log_w):
+        return torch.exp(2 * torch.logsumexp(log_w, dim=axis) - torch.logsumexp(2 * log_w, dim=axis))
+    w = np.exp(log_w - log_w.max(axis=axis, keepdims=True))
+    return w.sum(axis=axis) ** 2 / (w**2).sum(axis=axis)
+
+
+# --------------------------------------------------------------------------- f-divergences
+class FGenerator(NamedTuple):
+    """A convex generator ``f`` with ``f(1) = 0``, its derivative and its convex conjugate ``f*``."""
+
+    f: Callable[[np.ndarray], np.ndarray]
+    f_prime: Callable[[np.ndarray], np.ndarray]
+    f_conj: Callable[[np.ndarray], np.ndarray]
+
+
+def _f_js(t: np.ndarray) -> np.ndarray:
+    return 0.5 * (t * np.log(t) - (1.0 + t) * np.log((1.0 + t) / 2.0))
+
+
+def _conj_reverse_kl(u: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(u < 0, -1.0 - np.log(-u), np.inf)
+
+
+def _conj_js(u: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.where(u < 0.5 * math.log(2.0), -0.5 * np.log(2.0 - np.exp(2.0 * u)), np.inf)
+
+
+#: The generators of ``eq-f-members``, each with ``f'`` and the conjugate ``f*`` of ``eq-fenchel``
+#: (Nowozin, Cseke and Tomioka, *f-GAN*, NeurIPS 2016, Table 1; JS here carries the factor 1/2 so
+#: that :math:`D_f` is the Jensen-Shannon divergence itself). ``f*`` is ``inf`` outside its domain.
+F_GENERATORS: dict[str, FGenerator] = {
+    "kl": FGenerator(lambda t: t * np.log(t), lambda t: 1.0 + np.log(t), lambda u: np.exp(u - 1.0)),
+    "reverse_kl": FGenerator(lambda t: -np.log(t), lambda t: -1.0 / t, _conj_reverse_kl),
+    "js": FGenerator(_f_js, lambda t: 0.5 * np.log(2.0 * t / (1.0 + t)), _conj_js),
+    "tv": FGenerator(lambda t: 0.5 * np.abs(t - 1.0), lambda t: 0.5 * np.sign(t - 1.0),
+                     lambda u: np.where(np.abs(u) <= 0.5, u, np.inf)),
+}
+
+
+def _densities_on_grid(p, q, grid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(grid, p(grid), q(grid))`` after the checks of :func:`f_divergence` (errors name the argument)."""
+    grid = check_array(grid, "grid", ndim=1)
+    if is_torch(grid):
+        raise TypeError("grid: expected a NumPy array, got a torch tensor")
+    if grid.size < 3 or not np.all(np.diff(grid) > 0):
+        raise ValueError("grid: expected at least 3 strictly increasing points")
+    out = []
+    for name, density in (("p", p), ("q", q)):
+        if not callable(density):
+            raise TypeError(f"{name}: expected a callable density, got {type(density).__name__}")
+        values = check_array(np.asarray(density(grid), dtype=np.float64), name)
+        if values.shape != grid.shape:
+            raise ValueError(f"{name}: expected values of shape {grid.shape} like grid, got {values.shape}")
+        out.append(values)
+    check_positive(out[0], "p", strict=False)
+    check_positive(out[1], "q")
+    return grid, out[0], out[1]
+
+
+def f_divergence(
+    p: Callable[[np.ndarray], np.ndarray],
+    q: Callable[[np.ndarray], np.ndarray],
+    f: Callable[[np.ndarray], np.ndarray],
+    grid: np.ndarray,
+) -> float:
+    r"""The f-divergence of 1-D densities by trapezoidal quadrature, equation ``eq-f-div``.
+
+    .. math:: D_f(p \,\|\, q) = \E_q\!\left[f\!\left(\frac{p(X)}{q(X)}\right)\right]
+        = \int q(x)\, f\!\left(\frac{p(x)}{q(x)}\right) dx
+
+    Args:
+        p, q: densities, callables on NumPy arrays; ``q > 0`` on the grid, ``p >= 0``.
+        f: the convex generator with ``f(1) = 0`` (e.g. ``F_GENERATORS["kl"].f``), elementwise.
+        grid: strictly increasing points covering the mass of ``p`` and ``q``, shape ``(m,)``.
+
+    Example:
+        >>> from scipy.stats import norm
+        >>> x = np.linspace(-20.0, 20.0, 4001)
+        >>> kl = f_divergence(norm(1, 1).pdf, norm(0, 1).pdf, F_GENERATORS["kl"].f, x)
+        >>> round(kl, 6)
+        0.5
+    """
+    if not callable(f):
+        raise TypeError(f"f: expected a callable, got {type(f).__name__}")
+    grid, p_x, q_x = _densities_on_grid(p, q, grid)
+    ratio = np.maximum(p_x / q_x, np.finfo(np.float64).tiny)   # p = 0 (underflow): f's limit at 0+
+    f_ratio = np.asarray(f(ratio), dtype=np.float64)
+    if f_ratio.shape != grid.shape:
+        raise ValueError(f"f: expected an elementwise map, giving shape {grid.shape}, got {f_ratio.shape}")
+    return float(np.trapezoid(q_x * f_ratio, grid))
+
+
+def f_divergence_lower_bound(
+    p: Callable[[np.ndarray], np.ndarray],
+    q: Callable[[np.ndarray], np.ndarray],
+    t: Callable[[np.ndarray], np.ndarray],
+    f_conj: Callable[[np.ndarray], np.ndarray],
+    grid: np.ndarray,
+) -> float:
+    r"""The variational (Fenchel) lower bound on an f-divergence, by quadrature, equation ``eq-fenchel``.
+
+    .. math:: D_f(p \,\|\, q) \;\ge\; \E_p[T(X)] - \E_q[f^*(T(X))]
+
+    for every critic :math:`T` with values in the domain of :math:`f^*`, with equality at
+    :math:`T^* = f'(p/q)` (Nguyen, Wainwright and Jordan, 2010; Nowozin et al., 2016).
+
+    Args:
+        p, q: densities, callables on NumPy arrays; ``q > 0`` on the grid, ``p >= 0``.
+        t: the critic :math:`T`, elementwise.
+        f_conj: the conjugate :math:`f^*` (e.g. ``F_GENERATORS["kl"].f_conj``), elementwise.
+        grid: strictly increasing points covering the mass of ``p`` and ``q``, shape ``(m,)``.
+
+    Example:
+        >>> from scipy.stats import norm
+        >>> x = np.linspace(-20.0, 20.0, 4001)
+        >>> g = F_GENERATORS["kl"]
+        >>> t_star = lambda x: g.f_prime(norm(1, 1).pdf(x) / norm(0, 1).pdf(x))
+        >>> round(f_divergence_lower_bound(norm(1, 1).pdf, norm(0, 1).pdf, t_star, g.f_conj, x), 6)
+        0.5
+    """
+    for name, fn in (("t", t), ("f_conj", f_conj)):
+        if not callable(fn):
+            raise TypeError(f"{name}: expected a callable, got {type(fn).__name__}")
+    grid, p_x, q_x = _densities_on_grid(p, q, grid)
+    t_x = np.asarray(t(grid), dtype=np.float64)
+    if t_x.shape != grid.shape:
+        raise ValueError(f"t: expected an elementwise map, giving shape {grid.shape}, got {t_x.shape}")
+    conj = np.asarray(f_conj(t_x), dtype=np.float64)
+    if not np.all(np.isfinite(conj[q_x > 0])):
+        raise ValueError("t: takes values outside the domain of f_conj")
+    return float(np.trapezoid(p_x * t_x, grid) - np.trapezoid(q_x * conj, grid))
+
+
+# --------------------------------------------------------------------------- the score-function identity
+def normal_param_score(x: ArrayLike, mu: ArrayLike, var: ArrayLike) -> tuple[ArrayLike, ArrayLike]:
+    r"""The score of a Gaussian with respect to its parameters, equation ``eq-score-normal``.
+
+    .. math::
+        \frac{\partial}{\partial\mu} \log \mathcal N(x; \mu, \sigma^2) = \frac{x - \mu}{\sigma^2},
+        \qquad
+        \frac{\partial}{\partial\sigma^2} \log \mathcal N(x; \mu, \sigma^2)
+        = \frac{(x - \mu)^2 - \sigma^2}{2\sigma^4} .
+
+    Both have mean zero under :math:`x \sim \mathcal N(\mu, \sigma^2)` (``eq-score-zero``).
+
+    Args:
+        x, mu, var: points, mean and variance (> 0); they broadcast together.
+
+    Returns:
+        ``(d_mu, d_var)``, each of the broadcast shape.
+
+    Example:
+        >>> d_mu, d_var = normal_param_score(1.0, 0.0, 1.0)
+        >>> float(d_mu), float(d_var)
+        (1.0, 0.0)
+    """
+    x, mu = check_array(x, "x"), check_array(mu, "mu")
+    var = check_positive(var, "var")
+    check_broadcast(x=x, mu=mu, var=var)
+    return (x - mu) / var, ((x - mu) ** 2 - var) / (2.0 * var**2)

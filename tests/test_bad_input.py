@@ -891,6 +891,64 @@ case("plotting.figure_png", "range", "fig",
 
 # ------------------------------------------------------------------- exemptions, with reasons
 #: Whole callables with no case, and why.
+# --- distributions: entropy, multivariate KL, importance sampling, f-divergences, score identity
+case("distributions.entropy_normal", "shape", "var", lambda: Ds.entropy_normal(np.zeros((2, 0))))
+case("distributions.entropy_normal", "nan", "var", lambda: Ds.entropy_normal(np.array([1.0, NAN])))
+case("distributions.entropy_normal", "range", "var", lambda: Ds.entropy_normal(-1.0))
+case("distributions.cross_entropy_normal", "shape", "var_q",
+     lambda: Ds.cross_entropy_normal(np.zeros(3), np.ones(3), np.zeros(3), np.ones(2)))
+case("distributions.cross_entropy_normal", "nan", "mu_q", lambda: Ds.cross_entropy_normal(0.0, 1.0, NAN, 1.0))
+case("distributions.cross_entropy_normal", "range", "var_p",
+     lambda: Ds.cross_entropy_normal(0.0, 0.0, 0.0, 1.0))
+case("distributions.kl_mvn", "shape", "cov_q",
+     lambda: Ds.kl_mvn(np.zeros(2), np.eye(3), np.zeros(2), np.eye(2)))
+case("distributions.kl_mvn", "nan", "mu_p",
+     lambda: Ds.kl_mvn(np.zeros(2), np.eye(2), nan_at(np.zeros(2)), np.eye(2)))
+case("distributions.kl_mvn", "range", "cov_p",
+     lambda: Ds.kl_mvn(t64(0.0, 0.0), torch.eye(2, dtype=torch.float64), t64(0.0, 0.0),
+                       -torch.eye(2, dtype=torch.float64)))
+case("distributions.importance_sampling_estimate", "shape", "f_values and log_w",
+     lambda: Ds.importance_sampling_estimate(np.zeros(3), np.zeros(2)))
+case("distributions.importance_sampling_estimate", "nan", "log_w",
+     lambda: Ds.importance_sampling_estimate(np.zeros(3), nan_at(np.zeros(3))))
+case("distributions.importance_sampling_estimate", "range", "axis",
+     lambda: Ds.importance_sampling_estimate(np.zeros(3), np.zeros(3), axis=1))
+case("distributions.self_normalised_estimate", "shape", "f_values and log_w",
+     lambda: Ds.self_normalised_estimate(torch.zeros(3), torch.zeros(2)))
+case("distributions.self_normalised_estimate", "nan", "f_values",
+     lambda: Ds.self_normalised_estimate(nan_at(np.zeros(3)), np.zeros(3)))
+case("distributions.self_normalised_estimate", "range", "f_values and log_w",
+     lambda: Ds.self_normalised_estimate(np.zeros(1), np.zeros(1)))
+case("distributions.effective_sample_size", "shape", "log_w",
+     lambda: Ds.effective_sample_size(np.zeros((0, 2))))
+case("distributions.effective_sample_size", "nan", "log_w",
+     lambda: Ds.effective_sample_size(np.array([0.0, NAN])))
+case("distributions.effective_sample_size", "range", "axis",
+     lambda: Ds.effective_sample_size(np.zeros(3), axis=1))
+_NORM_PDF = lambda x: np.exp(-0.5 * x**2) / np.sqrt(2 * np.pi)  # noqa: E731
+_GRID = np.linspace(-10.0, 10.0, 201)
+case("distributions.f_divergence", "shape", "grid",
+     lambda: Ds.f_divergence(_NORM_PDF, _NORM_PDF, Ds.F_GENERATORS["kl"].f, np.zeros((3, 2))))
+case("distributions.f_divergence", "nan", "grid",
+     lambda: Ds.f_divergence(_NORM_PDF, _NORM_PDF, Ds.F_GENERATORS["kl"].f, nan_at(_GRID)))
+case("distributions.f_divergence", "range", "q",
+     lambda: Ds.f_divergence(_NORM_PDF, np.zeros_like, Ds.F_GENERATORS["kl"].f, _GRID))
+case("distributions.f_divergence", "range", "grid",
+     lambda: Ds.f_divergence(_NORM_PDF, _NORM_PDF, Ds.F_GENERATORS["kl"].f, _GRID[::-1]))
+case("distributions.f_divergence_lower_bound", "shape", "t",
+     lambda: Ds.f_divergence_lower_bound(_NORM_PDF, _NORM_PDF, lambda x: x[:3],
+                                         Ds.F_GENERATORS["kl"].f_conj, _GRID))
+case("distributions.f_divergence_lower_bound", "nan", "grid",
+     lambda: Ds.f_divergence_lower_bound(_NORM_PDF, _NORM_PDF, np.sin,
+                                         Ds.F_GENERATORS["kl"].f_conj, nan_at(_GRID)))
+case("distributions.f_divergence_lower_bound", "range", "t",
+     lambda: Ds.f_divergence_lower_bound(_NORM_PDF, _NORM_PDF, np.ones_like,
+                                         Ds.F_GENERATORS["tv"].f_conj, _GRID))
+case("distributions.normal_param_score", "shape", "x and mu",
+     lambda: Ds.normal_param_score(np.zeros(3), np.zeros(2), 1.0))
+case("distributions.normal_param_score", "nan", "x", lambda: Ds.normal_param_score(NAN, 0.0, 1.0))
+case("distributions.normal_param_score", "range", "var", lambda: Ds.normal_param_score(0.0, 0.0, -1.0))
+
 EXEMPT: dict[str, str] = {
     "validation.is_torch": "a predicate that answers for every object; there is no bad input",
     "families.linked_labels": "takes no arguments",
