@@ -11,7 +11,8 @@ __all__ = ["MODULES", "public_api", "chapter_usage", "api_index_html"]
 
 #: The modules of the package, in the book's order.
 MODULES = ["distributions", "validation", "utils", "plotting", "widgets", "metrics", "families",
-           "vae", "gan", "flows", "diffusion", "flow_matching", "guidance", "capstone"]
+           "vae", "gan", "gan_theory", "flows", "diffusion", "diffusion_theory",
+           "flow_matching", "guidance", "guidance_remedies", "capstone"]
 
 
 def public_api() -> list[dict]:

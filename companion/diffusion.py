@@ -1161,3 +1161,19 @@ def widget_specs(model: torch.nn.Module | None = None, *, T: int = 100, n: int =
                         lr=3e-3, seed=seed, progress=progress)
     reference = gmm_sample(n, means, stds, weights, gen)
     return [noising_widget_spec(T, n, seed), sampling_widget_spec(model, ab, reference, seed)]
+
+
+# The theory beyond the primer (the bound, the reverse SDE, the parameterisations, Langevin) lives in
+# its own module; re-exported here so that the chapter reaches everything as ``Df.<name>``.
+from .diffusion_theory import (  # noqa: E402, F401
+    annealed_langevin_sample,
+    eps_to_v,
+    langevin_sample,
+    reverse_sde_sample,
+    reverse_sde_step,
+    v_to_eps,
+    v_to_x0,
+    vlb_terms,
+    vlb_weights,
+    x0_to_eps,
+)

@@ -98,8 +98,8 @@ FAMILY_MAP: dict[str, dict[str, Cell]] = {
         "tool": Cell("a Gaussian Markov chain; the optimal noise predictor is "
                      "$-\\sqrt{1-\\bar\\alpha_t}$ times the score of the noised data",
                      _D, "eq-eps-score"),
-        "likelihood": Cell("yes, through the probability-flow ODE (an ODE solve per point)",
-                           _C, "eq-pf-loglik"),
+        "likelihood": Cell("yes, through the probability-flow ODE (an ODE solve per point); "
+                           "a variational bound costs one network pass per step", _C, "eq-pf-loglik"),
         "sampling": Cell("many network passes: $T$ (DDPM), fewer with DDIM", _D, "eq-ddpm-step"),
         "latent": Cell("the noise $x_T$, same dimension; deterministic map with DDIM", _D, "eq-ddim-step"),
         "stability": Cell("stable: a regression loss; the cost moves to sampling", _D, "eq-simple-loss"),

@@ -1088,3 +1088,19 @@ def widget_specs(model=None, mix: LabelledMixture | None = None, alphas_cumprod:
         return guidance_view(scale, label, table)
 
     return [WidgetSpec("guidance-scale", callback, sliders)]
+
+
+# --------------------------------------------------------------------------------------
+# Re-exported: the remedies for high guidance scales live in companion.guidance_remedies
+# (which imports this module, so they are loaded on first use: G.cfg_rescale works).
+# --------------------------------------------------------------------------------------
+
+_REMEDIES = ("cfg_rescale", "noise_level", "interval_scale", "dynamic_threshold", "guided_sample_remedied")
+
+
+def __getattr__(name: str):
+    if name in _REMEDIES:
+        from . import guidance_remedies
+
+        return getattr(guidance_remedies, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -32,6 +32,7 @@ from companion import flow_matching as FM
 from companion import flows as Fl
 from companion import gan as Gn
 from companion import guidance as Gd
+from companion import guidance_remedies as Gr
 from companion import metrics as Mt
 from companion import plotting as Pl
 from companion import utils as Ut
@@ -948,6 +949,70 @@ case("distributions.normal_param_score", "shape", "x and mu",
      lambda: Ds.normal_param_score(np.zeros(3), np.zeros(2), 1.0))
 case("distributions.normal_param_score", "nan", "x", lambda: Ds.normal_param_score(NAN, 0.0, 1.0))
 case("distributions.normal_param_score", "range", "var", lambda: Ds.normal_param_score(0.0, 0.0, -1.0))
+
+# --- guidance_remedies: CFG rescale, guidance interval, dynamic thresholding
+case("guidance_remedies.cfg_rescale", "shape", "eps_uncond and eps_cond",
+     lambda: Gr.cfg_rescale(X2, X2[:, :1], 1.0, 0.5))
+case("guidance_remedies.cfg_rescale", "nan", "phi", lambda: Gr.cfg_rescale(X2, X2, 1.0, NAN))
+case("guidance_remedies.cfg_rescale", "range", "phi", lambda: Gr.cfg_rescale(X2, X2, 1.0, 1.5))
+case("guidance_remedies.noise_level", "shape", "alpha_bar", lambda: Gr.noise_level(np.ones(2)), TypeError)
+case("guidance_remedies.noise_level", "nan", "alpha_bar", lambda: Gr.noise_level(NAN))
+case("guidance_remedies.noise_level", "range", "alpha_bar", lambda: Gr.noise_level(0.0))
+case("guidance_remedies.interval_scale", "shape", "scale",
+     lambda: Gr.interval_scale(0.5, torch.ones(2, 2), 0.3, 5.0))
+case("guidance_remedies.interval_scale", "nan", "sigma_lo", lambda: Gr.interval_scale(0.5, 2.0, NAN, 5.0))
+case("guidance_remedies.interval_scale", "range", "sigma_hi", lambda: Gr.interval_scale(0.5, 2.0, 3.0, 1.0))
+case("guidance_remedies.dynamic_threshold", "shape", "x0_hat",
+     lambda: Gr.dynamic_threshold(torch.zeros(4), 99.5))
+case("guidance_remedies.dynamic_threshold", "nan", "x0_hat", lambda: Gr.dynamic_threshold(nan_at(X2), 99.5))
+case("guidance_remedies.dynamic_threshold", "range", "percentile", lambda: Gr.dynamic_threshold(X2, 101.0))
+case("guidance_remedies.guided_sample_remedied", "shape", "interval",
+     lambda: Gr.guided_sample_remedied(Gd.MixtureDenoiser(mix(), AB), _LAB, 2.0, AB, interval=(0.3,)),
+     TypeError)
+case("guidance_remedies.guided_sample_remedied", "nan", "phi",
+     lambda: Gr.guided_sample_remedied(Gd.MixtureDenoiser(mix(), AB), _LAB, 2.0, AB, phi=NAN))
+case("guidance_remedies.guided_sample_remedied", "range", "percentile",
+     lambda: Gr.guided_sample_remedied(Gd.MixtureDenoiser(mix(), AB), _LAB, 2.0, AB, percentile=150.0))
+
+# ------------------------------------------------------------------- diffusion_theory (via diffusion)
+_EPS10 = torch.zeros(10, 4, 2, dtype=torch.float64)
+_SCORE0 = lambda x, t: torch.zeros_like(x)  # noqa: E731
+_NEG = lambda x: -x  # noqa: E731
+case("diffusion_theory.vlb_weights", "shape", "betas", lambda: Df.vlb_weights(BETAS[None]))
+case("diffusion_theory.vlb_weights", "nan", "betas", lambda: Df.vlb_weights(nan_at(BETAS)))
+case("diffusion_theory.vlb_weights", "range", "betas", lambda: Df.vlb_weights(BETAS + 1.0))
+case("diffusion_theory.vlb_weights", "range", "variance", lambda: Df.vlb_weights(BETAS, "learned"))
+case("diffusion_theory.vlb_terms", "shape", "eps", lambda: Df.vlb_terms(ZERO_EPS, X2, BETAS, _EPS10[:3]))
+case("diffusion_theory.vlb_terms", "nan", "x0", lambda: Df.vlb_terms(ZERO_EPS, nan_at(X2), BETAS, _EPS10))
+case("diffusion_theory.vlb_terms", "range", "betas", lambda: Df.vlb_terms(ZERO_EPS, X2, BETAS + 1.0, _EPS10))
+case("diffusion_theory.vlb_terms", "range", "variance",
+     lambda: Df.vlb_terms(ZERO_EPS, X2, BETAS, _EPS10, variance="learned"))
+case("diffusion_theory.reverse_sde_step", "shape", "x_t and score",
+     lambda: Df.reverse_sde_step(X2, 0, X2[:3], BETAS, X2))
+case("diffusion_theory.reverse_sde_step", "nan", "score",
+     lambda: Df.reverse_sde_step(X2, 0, nan_at(X2), BETAS, X2))
+case("diffusion_theory.reverse_sde_step", "range", "t", lambda: Df.reverse_sde_step(X2, 10, X2, BETAS, X2))
+case("diffusion_theory.reverse_sde_sample", "shape", "shape",
+     lambda: Df.reverse_sde_sample(_SCORE0, BETAS, (0, 2)))
+case("diffusion_theory.reverse_sde_sample", "nan", "betas",
+     lambda: Df.reverse_sde_sample(_SCORE0, nan_at(BETAS), (4, 2)))
+case("diffusion_theory.reverse_sde_sample", "range", "betas",
+     lambda: Df.reverse_sde_sample(_SCORE0, BETAS + 1.0, (4, 2)))
+for _fn, _a in (("eps_to_v", "eps"), ("v_to_eps", "v"), ("x0_to_eps", "x0"), ("v_to_x0", "v")):
+    case(f"diffusion_theory.{_fn}", "shape", f"x_t and {_a}",
+         lambda f=_fn: getattr(Df, f)(X2, 0, X2[:, :1], AB))
+    case(f"diffusion_theory.{_fn}", "nan", _a, lambda f=_fn: getattr(Df, f)(X2, 0, nan_at(X2), AB))
+    case(f"diffusion_theory.{_fn}", "range", "t", lambda f=_fn: getattr(Df, f)(X2, 10, X2, AB))
+case("diffusion_theory.langevin_sample", "shape", "x", lambda: Df.langevin_sample(_NEG, t64(1.0)[0], 0.1, 2))
+case("diffusion_theory.langevin_sample", "nan", "x", lambda: Df.langevin_sample(_NEG, nan_at(X2), 0.1, 2))
+case("diffusion_theory.langevin_sample", "range", "step_size", lambda: Df.langevin_sample(_NEG, X2, 0.0, 2))
+case("diffusion_theory.langevin_sample", "range", "n_steps", lambda: Df.langevin_sample(_NEG, X2, 0.1, -1))
+case("diffusion_theory.annealed_langevin_sample", "shape", "step_sizes",
+     lambda: Df.annealed_langevin_sample(lambda x, i: -x, X2, [0, 1], [0.1], 2))
+case("diffusion_theory.annealed_langevin_sample", "nan", "step_sizes",
+     lambda: Df.annealed_langevin_sample(lambda x, i: -x, X2, [0], [NAN], 2))
+case("diffusion_theory.annealed_langevin_sample", "range", "step_sizes",
+     lambda: Df.annealed_langevin_sample(lambda x, i: -x, X2, [0], [-0.1], 2))
 
 EXEMPT: dict[str, str] = {
     "validation.is_torch": "a predicate that answers for every object; there is no bad input",

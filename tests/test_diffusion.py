@@ -496,5 +496,174 @@ def test_every_equation_label_the_module_cites_is_defined_in_a_chapter():
 
     root = Path(__file__).resolve().parent.parent
     defined = set().union(*(notebook_labels(p) for p in (root / "book").glob("*.ipynb")))
-    cited = set(re.findall(r"``(eq-[a-z0-9-]+)``", (root / "companion" / "diffusion.py").read_text()))
+    cited = set()
+    for module in ("diffusion.py", "diffusion_theory.py"):
+        cited |= set(re.findall(r"``(eq-[a-z0-9-]+)``", (root / "companion" / module).read_text()))
     assert cited and not cited - defined, f"cited but defined in no chapter: {sorted(cited - defined)}"
+
+
+
+# --- beyond the primer: the bound, the reverse SDE, parameterisations, Langevin ------------------
+
+def _wrong_eps(ab, means, stds, weights):
+    # the exact predictor, deliberately perturbed: the bound's terms must hold for any predictor
+    return lambda x, t: 0.9 * Df.gmm_optimal_eps(x, t, ab, means, stds, weights) + 0.1 * torch.tanh(x)
+
+
+@pytest.mark.parametrize("variance", ["posterior", "beta"])
+def test_vlb_terms_are_the_kls_of_the_two_gaussians(mixture, variance):
+    # independent route: torch.distributions KL between q(x_{t-1}|x_t,x_0) and the DDPM step's Gaussian
+    D = torch.distributions
+    betas = Df.linear_beta_schedule(20, 1e-3, 0.2)
+    ab = Df.alphas_cumprod(betas)
+    g = gen(3)
+    x0 = Df.gmm_sample(64, *mixture, generator=g)
+    eps = torch.randn(20, 64, 2, generator=g, dtype=DT)
+    model = _wrong_eps(ab, *mixture)
+    L = Df.vlb_terms(model, x0, betas, eps, variance=variance)
+    assert L.shape == (64, 21)
+    for i in range(20):                                      # array index i, paper step i + 1
+        x_t = Df.q_sample(x0, i, eps[i], ab)
+        x0_hat = Df.predict_x0_from_eps(x_t, i, model(x_t, torch.full((64,), i)), ab)
+        mean_p, var_post = Df.q_posterior_mean_variance(x0_hat, x_t, i, betas)
+        sigma2 = float(betas[i]) if i == 0 or variance == "beta" else float(var_post[0])
+        p = D.Independent(D.Normal(mean_p, math.sqrt(sigma2)), 1)
+        if i == 0:
+            expected = -p.log_prob(x0)                       # the decoder: mean_p is x0_hat at step 1
+        else:
+            mean_q, var_q = Df.q_posterior_mean_variance(x0, x_t, i, betas)
+            expected = D.kl_divergence(D.Independent(D.Normal(mean_q, var_q.sqrt().expand_as(mean_q)), 1), p)
+        np.testing.assert_allclose(L[:, i].numpy(), expected.numpy(), rtol=1e-9, atol=1e-10)
+    a_T = float(ab[-1])
+    prior_kl = D.kl_divergence(D.Independent(D.Normal(math.sqrt(a_T) * x0, math.sqrt(1 - a_T)), 1),
+                               D.Independent(D.Normal(torch.zeros_like(x0), 1.0), 1))
+    np.testing.assert_allclose(L[:, 20].numpy(), prior_kl.numpy(), rtol=1e-9)
+
+
+def test_vlb_weights_are_the_snr_differences():
+    betas = Df.beta_schedule("cosine", 50)
+    ab = Df.alphas_cumprod(betas)
+    r = Df.snr(ab)
+    w = Df.vlb_weights(betas)
+    np.testing.assert_allclose(w[1:].numpy(), (0.5 * (r[:-1] / r[1:] - 1)).numpy(), rtol=1e-10)
+    assert float(w[0]) == pytest.approx(1 / (2 * (1 - float(betas[0]))), rel=1e-12)
+    w_beta = Df.vlb_weights(betas, variance="beta")
+    np.testing.assert_allclose(w_beta.numpy(), (betas / (2 * (1 - betas) * (1 - ab))).numpy(), rtol=1e-12)
+    assert bool((w_beta[1:] < w[1:]).all())                  # beta_t > beta-tilde_t: smaller weights
+
+
+def test_vlb_bounds_the_log_likelihood_and_tightens_with_T():
+    # Gaussian data N(m, s^2 I): log p is exact; -E[L_vlb] <= E log p_theta <= E log p_data (Gibbs)
+    m, s = torch.tensor([[0.5, -1.0]], dtype=DT), 0.4
+    g = gen(4)
+    n = 2000
+    x0 = Df.gmm_sample(n, m, s, torch.ones(1, dtype=DT), g)
+    log_p = Df.gmm_noised_log_prob(x0, 0, torch.ones(1, dtype=DT), m, s, torch.ones(1, dtype=DT))
+    bound = {}
+    for T in (10, 100):
+        betas = Df.beta_schedule("linear", T)
+        ab = Df.alphas_cumprod(betas)
+        opt = lambda x, t, ab=ab: Df.gmm_optimal_eps(x, t, ab, m, s, torch.ones(1, dtype=DT))
+        bound[T] = -Df.vlb_terms(opt, x0, betas, torch.randn(T, n, 2, generator=g, dtype=DT)).sum(1)
+        gap = log_p - bound[T]
+        assert float(gap.mean()) > 3 * float(gap.std()) / math.sqrt(n)
+    diff = bound[100] - bound[10]
+    assert float(diff.mean()) > 5 * float(diff.std()) / math.sqrt(n)
+
+
+def _one_step_differences(T, mixture):
+    betas = Df.beta_schedule("linear", T)
+    ab = Df.alphas_cumprod(betas)
+    worst_mean = worst_var = beta_max = 0.0
+    for frac in (0.25, 0.5, 1.0):                            # fixed continuous times t / T
+        i = round(frac * T) - 1
+        x = 2 * torch.randn(300, 2, generator=gen(5), dtype=DT)
+        eps = Df.gmm_optimal_eps(x, i, ab, *mixture)
+        em_mean = Df.reverse_sde_step(x, i, Df.eps_to_score(eps, i, ab), betas, torch.zeros_like(x))
+        ddpm_mean, ddpm_var = Df.q_posterior_mean_variance(Df.predict_x0_from_eps(x, i, eps, ab), x, i, betas)
+        worst_mean = max(worst_mean, float((em_mean - ddpm_mean).abs().max()))
+        worst_var = max(worst_var, abs(float(ddpm_var[0]) - float(betas[i])))   # EM's variance is beta_t
+        beta_max = max(beta_max, float(betas[i]))
+    return beta_max, worst_mean, worst_var
+
+
+def test_ddpm_step_is_the_reverse_sde_step_to_second_order(mixture):
+    rows = np.array([_one_step_differences(T, mixture) for T in (200, 400, 800)])
+    slope_mean = np.polyfit(np.log(rows[:, 0]), np.log(rows[:, 1]), 1)[0]
+    slope_var = np.polyfit(np.log(rows[:, 0]), np.log(rows[:, 2]), 1)[0]
+    assert 1.8 < slope_mean < 2.2 and 1.8 < slope_var < 2.2
+
+
+def test_reverse_sde_sampler_follows_its_gaussian_variance_recursion():
+    # data N(0, s^2 I): the score of p_t is -x / V_t, V_t = abar_t s^2 + 1 - abar_t, so each EM step maps the
+    # variance v to (1 + beta_t (1/2 - 1/V_t))^2 v + beta_t exactly; the sampler must follow it
+    s, T, n = 0.5, 50, 40_000
+    betas = Df.beta_schedule("linear", T)
+    ab = Df.alphas_cumprod(betas)
+    V = ab * s**2 + 1 - ab
+    x = Df.reverse_sde_sample(lambda x, t: -x / V[t][:, None], betas, (n, 2), seed=2, dtype=DT)
+    v = 1.0
+    for i in range(T - 1, -1, -1):
+        v = (1 + float(betas[i]) * (0.5 - 1 / float(V[i]))) ** 2 * v + float(betas[i])
+    var = x.var(0)
+    assert float((var - v).abs().max()) < 5 * v * math.sqrt(2 / (n - 1))
+    assert abs(v - s**2) < 0.05                               # and the recursion ends near the data variance
+
+
+def test_parameterisation_conversions_and_loss_weights(mixture):
+    ab = Df.alphas_cumprod(Df.beta_schedule("cosine", 40))
+    g = gen(6)
+    x0 = Df.gmm_sample(500, *mixture, generator=g)
+    eps = torch.randn(500, 2, generator=g, dtype=DT)
+    t = torch.randint(0, 40, (500,), generator=g)
+    x_t = Df.q_sample(x0, t, eps, ab)
+    a, sd = ab[t].sqrt()[:, None], (1 - ab[t]).sqrt()[:, None]
+    v = Df.eps_to_v(x_t, t, eps, ab)
+    torch.testing.assert_close(v, a * eps - sd * x0, rtol=1e-10, atol=1e-10)        # the definition
+    torch.testing.assert_close(Df.v_to_eps(x_t, t, v, ab), eps, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(Df.v_to_x0(x_t, t, v, ab), x0, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(Df.x0_to_eps(x_t, t, x0, ab), eps, rtol=1e-10, atol=1e-10)
+    # the exact oracle: E[eps | x_t] from the score and E[x0 | x_t] by conditioning agree through x0_to_eps
+    e_star = Df.gmm_optimal_eps(x_t, t, ab, *mixture)
+    x0_star = Df.gmm_posterior_mean_x0(x_t, t, ab, *mixture)
+    torch.testing.assert_close(Df.x0_to_eps(x_t, t, x0_star, ab), e_star, rtol=1e-9, atol=1e-9)
+    # loss weights: ||x0 - x0_hat||^2 = ||eps - eps_hat||^2 / SNR,
+    # ||v - v_hat||^2 = (1 + 1/SNR) ||eps - eps_hat||^2 = (1 + SNR) ||x0 - x0_hat||^2
+    e_hat = e_star + 0.3 * torch.sin(x_t)
+    r = Df.snr(ab)[t]
+    l_eps = ((eps - e_hat) ** 2).sum(1)
+    l_x0 = ((x0 - Df.predict_x0_from_eps(x_t, t, e_hat, ab)) ** 2).sum(1)
+    l_v = ((v - Df.eps_to_v(x_t, t, e_hat, ab)) ** 2).sum(1)
+    torch.testing.assert_close(l_x0, l_eps / r, rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(l_v, (1 + 1 / r) * l_eps, rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(l_v, (1 + r) * l_x0, rtol=1e-9, atol=1e-12)
+
+
+def test_langevin_reaches_its_biased_gaussian_stationary_law():
+    # ULA on N(m, s^2): x' = x + delta (m - x)/s^2 + sqrt(2 delta) z has the stationary law
+    # N(m, s^2 / (1 - delta / (2 s^2))), a variance 11% above s^2 here: the test sees the difference
+    m, s, delta, n = 1.5, 0.7, 0.2 * 0.49, 20_000
+    x = Df.langevin_sample(lambda x: (m - x) / s**2, torch.zeros(n, 1, dtype=DT), delta, 300, gen(7))
+    v = s**2 / (1 - delta / (2 * s**2))
+    assert abs(float(x.mean()) - m) < 5 * math.sqrt(v / n)
+    assert abs(float(x.var()) - v) < 5 * v * math.sqrt(2 / (n - 1))
+    assert abs(float(x.var()) - s**2) > 5 * v * math.sqrt(2 / (n - 1))
+
+
+def test_annealed_langevin_recovers_mode_weights_plain_langevin_does_not():
+    means = torch.tensor([[-4.0], [4.0]], dtype=DT)
+    weights = torch.tensor([0.2, 0.8], dtype=DT)
+    one = torch.ones(1, dtype=DT)
+    ab = Df.alphas_cumprod(Df.beta_schedule("linear", 100))
+    n = 2000
+    g = gen(8)
+    x_init = 12 * torch.rand(n, 1, generator=g, dtype=DT) - 6
+    clean_score = lambda x: Df.gmm_noised_score(x, 0, one, means, 0.5, weights)
+    plain = Df.langevin_sample(clean_score, x_init, 0.02, 300, g)
+    levels = list(range(99, -1, -1))
+    step = [0.3 * float(ab[i] * 0.25 + 1 - ab[i]) for i in levels]   # a fixed fraction of the mode variance
+    annealed = Df.annealed_langevin_sample(lambda x, i: Df.gmm_noised_score(x, i, ab, means, 0.5, weights),
+                                           x_init, levels, step, 10, g)
+    se = math.sqrt(0.8 * 0.2 / n)
+    assert abs(float((plain > 0).double().mean()) - 0.8) > 10 * se
+    assert abs(float((annealed > 0).double().mean()) - 0.8) < 4 * se

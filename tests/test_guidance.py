@@ -307,5 +307,114 @@ def test_every_equation_label_the_module_cites_is_defined_in_a_chapter():
 
     root = Path(__file__).resolve().parent.parent
     defined = set().union(*(notebook_labels(p) for p in (root / "book").glob("*.ipynb")))
-    cited = set(re.findall(r"``(eq-[a-z0-9-]+)``", (root / "companion" / "guidance.py").read_text()))
+    cited = set().union(*(re.findall(r"``(eq-[a-z0-9-]+)``", (root / "companion" / name).read_text())
+                          for name in ["guidance.py", "guidance_remedies.py"]))
     assert cited and not cited - defined, f"cited but defined in no chapter: {sorted(cited - defined)}"
+
+
+# ---------------------------------------------------------------- remedies at high scale (guidance_remedies)
+
+
+def _pair(seed=5, shape=(30, 2)):
+    g = np.random.default_rng(seed)
+    return torch.from_numpy(g.normal(size=shape)), torch.from_numpy(g.normal(size=shape))
+
+
+def test_cfg_rescale_at_phi_zero_is_plain_cfg_to_the_last_bit():
+    u, c = _pair()
+    for s in [0.0, 1.0, 3.0, 12.0]:
+        assert torch.equal(G.cfg_rescale(u, c, s, 0.0), G.cfg_combine(u, c, s))
+
+
+@pytest.mark.parametrize("shape", [(30, 2), (6, 3, 4, 4)])
+def test_cfg_rescale_against_norms(shape):
+    """Direct re-computation with per-sample Euclidean norms (rms ratio = norm ratio, same d)."""
+    u, c = _pair(shape=shape)
+    s, phi = 5.0, 0.7
+    un, cn = u.numpy().reshape(shape[0], -1), c.numpy().reshape(shape[0], -1)
+    guided = un + s * (cn - un)
+    factor = phi * np.linalg.norm(cn, axis=1) / np.linalg.norm(guided, axis=1) + 1 - phi
+    ref = (factor[:, None] * guided).reshape(shape)
+    np.testing.assert_allclose(G.cfg_rescale(u, c, s, phi).numpy(), ref, rtol=1e-12, atol=1e-12)
+    # phi = 1: the guided direction with the conditional size
+    out = G.cfg_rescale(u, c, s, 1.0).reshape(shape[0], -1)
+    np.testing.assert_allclose(out.norm(dim=1).numpy(), np.linalg.norm(cn, axis=1), rtol=1e-12)
+    cos = (out.numpy() * guided).sum(1) / np.linalg.norm(guided, axis=1) / out.norm(dim=1).numpy()
+    np.testing.assert_allclose(cos, 1.0, atol=1e-12)
+
+
+def test_cfg_rescale_per_sample_scale_and_zero_guided():
+    u, c = _pair(shape=(4, 2))
+    scale = torch.tensor([0.0, 1.0, 4.0, 9.0], dtype=torch.float64)
+    rows = torch.stack([G.cfg_rescale(u[i:i + 1], c[i:i + 1], float(scale[i]), 0.5)[0] for i in range(4)])
+    torch.testing.assert_close(G.cfg_rescale(u, c, scale, 0.5), rows, rtol=1e-14, atol=1e-14)
+    z = torch.zeros(1, 2, dtype=torch.float64)
+    assert torch.equal(G.cfg_rescale(z, z, 7.0, 1.0), z)          # 0/0 is left at zero, not NaN
+
+
+def test_noise_level_and_interval_scale():
+    ab = AB.numpy()
+    sigma = np.sqrt((1 - ab) / ab)
+    np.testing.assert_allclose([G.noise_level(float(a)) for a in ab], sigma, rtol=1e-14)
+    lo, hi = 0.3, 5.0
+    got = np.array([G.interval_scale(float(a), 7.0, lo, hi) for a in ab])
+    np.testing.assert_array_equal(got, np.where((sigma > lo) & (sigma <= hi), 7.0, 1.0))
+    assert 0 < (got == 7.0).sum() < len(ab)                         # the interval splits the schedule
+    scale = torch.tensor([2.0, 3.0])
+    assert torch.equal(G.interval_scale(0.5, scale, 0.0, 10.0), scale)
+    assert torch.equal(G.interval_scale(0.5, scale, 2.0, 10.0), torch.ones(2))
+
+
+def test_interval_covering_every_step_is_plain_cfg_and_none_is_conditional():
+    model, labels = G.MixtureDenoiser(MIX, AB), torch.tensor([0, 1, 2, 0])
+    plain = G.guided_sample(model, labels, 6.0, AB, n_steps=10)
+    cond = G.guided_sample(model, labels, 1.0, AB, n_steps=10)
+
+    def limited(interval):
+        return G.guided_sample_remedied(model, labels, 6.0, AB, n_steps=10, interval=interval)
+
+    assert torch.equal(limited((0.0, 1e6)), plain)
+    assert torch.equal(limited((1e5, 1e6)), cond)
+    assert not torch.equal(limited((0.3, 5.0)), plain)
+
+
+def test_dynamic_threshold_against_numpy_percentile():
+    x0 = torch.from_numpy(np.random.default_rng(8).normal(scale=3.0, size=(50, 7)))
+    for p, b in [(99.5, 1.0), (80.0, 2.0), (50.0, 0.5)]:
+        xn = x0.numpy()
+        rho = np.maximum(np.percentile(np.abs(xn), p, axis=1), b)[:, None]
+        ref = np.clip(xn, -rho, rho) / rho * b
+        out = G.dynamic_threshold(x0, p, b)
+        np.testing.assert_allclose(out.numpy(), ref, rtol=1e-12, atol=1e-12)
+        assert float(out.abs().max()) <= b * (1 + 1e-12)
+
+
+def test_dynamic_threshold_below_the_bound_changes_nothing():
+    x0 = torch.from_numpy(np.random.default_rng(9).uniform(-0.9, 0.9, size=(20, 2, 3, 3)))
+    assert torch.equal(G.dynamic_threshold(x0, 99.5, 1.0), x0)
+    assert torch.equal(G.dynamic_threshold(x0, 100.0, float(x0.abs().max())), x0)
+
+
+def test_remedied_sampler_defaults_and_threshold_keep_the_output_in_the_box():
+    model, labels = G.MixtureDenoiser(MIX, AB), torch.tensor([0, 1, 2, 0, 1, 2])
+    plain = G.guided_sample(model, labels, 9.0, AB, n_steps=10, seed=4)
+    assert torch.equal(G.guided_sample_remedied(model, labels, 9.0, AB, n_steps=10, seed=4), plain)
+    # a threshold no sample reaches: the same samples, up to the round trip eps -> x0 -> eps
+    far = G.guided_sample_remedied(model, labels, 9.0, AB, n_steps=10, seed=4, percentile=100.0, bound=1e3)
+    torch.testing.assert_close(far, plain, rtol=0, atol=1e-9)
+    # the last DDIM step returns the thresholded x0-hat, so every coordinate lies within the bound
+    b = 1.5
+    x = G.guided_sample_remedied(model, labels, 9.0, AB, n_steps=10, seed=4, percentile=100.0, bound=b)
+    assert float(x.abs().max()) <= b + 1e-9 and float(plain.abs().max()) > b
+
+
+def test_remedy_bad_input_names_the_argument():
+    u, c = _pair(shape=(3, 2))
+    with pytest.raises(ValueError, match="phi"):
+        G.cfg_rescale(u, c, 2.0, 1.5)
+    with pytest.raises(ValueError, match="sigma_hi"):
+        G.interval_scale(0.5, 2.0, 3.0, 1.0)
+    with pytest.raises(ValueError, match="percentile"):
+        G.dynamic_threshold(u, 101.0)
+    with pytest.raises(TypeError, match="interval"):
+        G.guided_sample_remedied(G.MixtureDenoiser(MIX, AB), torch.tensor([0]), 2.0, AB, interval=0.3)
