@@ -4,10 +4,17 @@ Starts JupyterLab on localhost, opens chapter 0 in headless Chromium, runs every
 cell, moves the KL widget's first slider with the keyboard, and checks that the
 printed numbers under the figure changed. Screenshots before and after go to
 book/_build/screenshots/lab-*.png.
+
+JupyterLab runs with its own settings: windowing mode "none", so that every cell is
+laid out. Under the default ("contentVisibility", JupyterLab >= 4.2) cells outside the
+viewport get ``content-visibility: auto`` and their ``innerText`` is empty, so the
+widget's numbers and the whole-notebook checks below (maths errors, raw MyST) would
+only see the cells that happen to be on screen after Run All.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -26,9 +33,17 @@ ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "book" / "_build" / "screenshots"
 TOKEN = "book-e2e-test"
 
-# The text printed under the KL widget's figure (see WidgetSpec.interact).
-OUTPUT_TEXT = """[...document.querySelectorAll('.jp-OutputArea-output')]
+# The text printed under the KL widget's figure (see WidgetSpec.interact), read from the
+# interactive widget's own output only: other cells of the chapter print "KL(q||p) =" too.
+OUTPUT_TEXT = """[...document.querySelectorAll('.widget-interact .jp-OutputArea-output')]
     .map(e => e.innerText).filter(t => t.includes('KL(q||p) =')).join('|')"""
+# User settings for the test's JupyterLab (schema ids and keys as in JupyterLab 4.6):
+# every cell attached and laid out (see the module docstring), and no news pop-up over
+# the screenshots.
+LAB_SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false"},
+}
 
 
 def _free_port() -> int:
@@ -42,10 +57,15 @@ def lab_url(tmp_path_factory):
     # Work on a copy: JupyterLab autosaves, and committed notebooks must stay output-free.
     root = tmp_path_factory.mktemp("lab")
     shutil.copy(ROOT / "book" / "toolkit.ipynb", root / "toolkit.ipynb")
+    settings = tmp_path_factory.mktemp("lab-settings")
+    for name, values in LAB_SETTINGS.items():
+        (settings / name).parent.mkdir(parents=True, exist_ok=True)
+        (settings / name).write_text(json.dumps(values))
     port = _free_port()
     cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
            f"--IdentityProvider.token={TOKEN}", "--expose-app-in-browser",
-           f"--ServerApp.root_dir={root}"]
+           f"--ServerApp.root_dir={root}", f"--LabApp.user_settings_dir={settings}",
+           f"--LabApp.workspaces_dir={settings}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -93,6 +113,8 @@ def _run_chapter_and_move_a_slider(lab_url, browser):
     kernel_idle = f"""(() => {{ const w = {panel}; const k = w && w.sessionContext.session
         && w.sessionContext.session.kernel; return !!k && k.status === 'idle'; }})()"""
     browser.wait_for(kernel_idle, 180, "an idle kernel")
+    mode = browser.eval(f"({panel}).content.notebookConfig.windowingMode")
+    assert mode == "none", f"JupyterLab ignored the test's settings (windowing mode {mode!r})"
     browser.eval(f"(() => {{ jupyterapp.shell.activateById(({panel}).id); return true; }})()")
     browser.eval("jupyterapp.commands.execute('notebook:run-all-cells').then(() => true)")
     browser.wait_for(f"({OUTPUT_TEXT}).length > 0", 240, "the widget's printed numbers")
@@ -103,8 +125,11 @@ def _run_chapter_and_move_a_slider(lab_url, browser):
         "document.querySelectorAll('.jp-OutputArea-output[data-mime-type*=\"error\"]').length")
     assert errors == 0, "a cell raised an error in JupyterLab"
     # Macros such as \\KL come from the notebook's front-matter cell (tools/sync_macros.py).
-    tex_errors = browser.eval(
-        "document.querySelector('.jp-Notebook').innerText.split('Undefined control sequence').length - 1")
+    # jupyterlab-myst (KaTeX) shows a formula it cannot parse as its raw TeX, the error only in
+    # the title attribute; MathJax (outputs) writes the error as text: count both.
+    tex_errors = browser.eval("""(() => { const nb = document.querySelector('.jp-Notebook');
+        return nb.querySelectorAll('[title*="Undefined control sequence"]').length
+            + nb.innerText.split('Undefined control sequence').length - 1; })()""")
     assert tex_errors == 0, f"{tex_errors} maths errors in JupyterLab (undefined LaTeX macros?)"
     # MyST is rendered by jupyterlab-myst (pip metadata flags it "not compatible" with
     # JupyterLab 4.6 over @jupyter/ydoc's version; it renders): no raw roles or directives
@@ -117,12 +142,13 @@ def _run_chapter_and_move_a_slider(lab_url, browser):
     print(f"\nMyST in JupyterLab: {myst}")
     assert myst["raw"] == [] and myst["admonitions"] > 0 and myst["eqlinks"] > 0, myst
     before = browser.eval(OUTPUT_TEXT)
-    browser.eval("""(() => { const s = [...document.querySelectorAll('.widget-slider')][0];
+    browser.eval("""(() => { const s = [...document.querySelectorAll('.widget-interact .widget-slider')][0];
         s.scrollIntoView({block: 'center'}); return true; })()""")
     time.sleep(1)
     browser.screenshot(SHOTS / "lab-before.png")
     # Move the first slider (mu_q) one step to the right, with the keyboard, as a reader could.
-    browser.eval("""(() => { const h = [...document.querySelectorAll('.widget-slider .noUi-handle')][0];
+    browser.eval("""(() => {
+        const h = [...document.querySelectorAll('.widget-interact .widget-slider .noUi-handle')][0];
         h.focus(); return document.activeElement === h; })()""")
     browser.key("ArrowRight", "ArrowRight", 39)
     browser.wait_for(f"({OUTPUT_TEXT}) !== {before!r}", 60, "the widget output to change")
