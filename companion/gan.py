@@ -800,7 +800,7 @@ def loss_widget_spec() -> WidgetSpec:
 
 
 def widget_specs(runs: dict | None = None, data: ArrayLike | None = None) -> list[WidgetSpec]:
-    """The chapter's widgets: the generator losses, and the training-dynamics explorer.
+    """The chapter's widgets: the generator losses, the training-dynamics explorer, and the Dirac GAN.
 
     Args:
         runs: stored runs from :func:`dynamics_runs`; trained here (a few seconds each,
@@ -826,4 +826,20 @@ def widget_specs(runs: dict | None = None, data: ArrayLike | None = None) -> lis
             "lr_d": ("options", lr_d_values, lr_d_values[-1]),
             "checkpoint": (0, n_checkpoints - 1, 1, n_checkpoints - 1),
         }),
+        dirac_widget_spec(),
     ]
+
+
+# --------------------------------------------------------------------------- theory (re-exported)
+# The non-saturating objective at D* and the Dirac GAN live in companion.gan_theory (its own
+# __all__ and tests); they are importable from here too, as gan.dirac_gan_simulate etc.
+from .gan_theory import (  # noqa: E402, F401
+    DIRAC_SLIDERS,
+    dirac_gan_jacobian,
+    dirac_gan_simulate,
+    dirac_gan_step_matrix,
+    dirac_gan_vector_field,
+    dirac_gan_view,
+    dirac_widget_spec,
+    nonsaturating_objective_at_optimum,
+)

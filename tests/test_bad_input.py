@@ -31,6 +31,7 @@ from companion import families as Fm
 from companion import flow_matching as FM
 from companion import flows as Fl
 from companion import gan as Gn
+from companion import gan_theory as GT
 from companion import guidance as Gd
 from companion import guidance_remedies as Gr
 from companion import metrics as Mt
@@ -1014,7 +1015,39 @@ case("diffusion_theory.annealed_langevin_sample", "nan", "step_sizes",
 case("diffusion_theory.annealed_langevin_sample", "range", "step_sizes",
      lambda: Df.annealed_langevin_sample(lambda x, i: -x, X2, [0], [-0.1], 2))
 
+# --- gan_theory: the non-saturating objective at D*, the Dirac GAN
+case("gan_theory.nonsaturating_objective_at_optimum", "shape", "p_data and p_g",
+     lambda: GT.nonsaturating_objective_at_optimum(_P, np.full(2, 0.5), 1.0))
+case("gan_theory.nonsaturating_objective_at_optimum", "nan", "p_g",
+     lambda: GT.nonsaturating_objective_at_optimum(_P, nan_at(_P), 1.0))
+case("gan_theory.nonsaturating_objective_at_optimum", "range", "p_data",
+     lambda: GT.nonsaturating_objective_at_optimum(2 * _P, _P, 1.0))
+case("gan_theory.nonsaturating_objective_at_optimum", "range", "dx",
+     lambda: GT.nonsaturating_objective_at_optimum(_P, _P, 0.0))
+case("gan_theory.dirac_gan_vector_field", "shape", "theta",
+     lambda: GT.dirac_gan_vector_field(np.ones(2), 0.0), TypeError)
+case("gan_theory.dirac_gan_vector_field", "nan", "psi", lambda: GT.dirac_gan_vector_field(0.0, NAN))
+case("gan_theory.dirac_gan_vector_field", "range", "gamma", lambda: GT.dirac_gan_vector_field(0.0, 0.0, -1.0))
+case("gan_theory.dirac_gan_jacobian", "shape", "psi",
+     lambda: GT.dirac_gan_jacobian(0.0, np.ones(2)), TypeError)
+case("gan_theory.dirac_gan_jacobian", "nan", "theta", lambda: GT.dirac_gan_jacobian(NAN, 0.0))
+case("gan_theory.dirac_gan_jacobian", "range", "gamma", lambda: GT.dirac_gan_jacobian(gamma=-0.1))
+case("gan_theory.dirac_gan_step_matrix", "shape", "lr",
+     lambda: GT.dirac_gan_step_matrix(np.ones(2)), TypeError)
+case("gan_theory.dirac_gan_step_matrix", "nan", "gamma", lambda: GT.dirac_gan_step_matrix(0.1, gamma=NAN))
+case("gan_theory.dirac_gan_step_matrix", "range", "lr", lambda: GT.dirac_gan_step_matrix(0.0))
+case("gan_theory.dirac_gan_step_matrix", "range", "method",
+     lambda: GT.dirac_gan_step_matrix(0.1, "extragradient"))
+case("gan_theory.dirac_gan_simulate", "shape", "theta0",
+     lambda: GT.dirac_gan_simulate(np.ones(2), 0.0, 0.1, 5), TypeError)
+case("gan_theory.dirac_gan_simulate", "nan", "lr", lambda: GT.dirac_gan_simulate(1.0, 0.0, NAN, 5))
+case("gan_theory.dirac_gan_simulate", "range", "steps", lambda: GT.dirac_gan_simulate(1.0, 0.0, 0.1, 0))
+case("gan_theory.dirac_gan_view", "shape", "lr", lambda: GT.dirac_gan_view(np.ones(2), 0.0), TypeError)
+case("gan_theory.dirac_gan_view", "nan", "gamma", lambda: GT.dirac_gan_view(0.1, NAN))
+case("gan_theory.dirac_gan_view", "range", "gamma", lambda: GT.dirac_gan_view(0.1, -0.5))
+
 EXEMPT: dict[str, str] = {
+    "gan_theory.dirac_widget_spec": "takes no arguments",
     "validation.is_torch": "a predicate that answers for every object; there is no bad input",
     "families.linked_labels": "takes no arguments",
     "families.widget_specs": "takes no arguments",

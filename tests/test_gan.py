@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from companion import gan
+from companion import gan, gan_theory
 
 
 @pytest.fixture(scope="module")
@@ -277,7 +277,7 @@ def _tiny_runs():
 
 def test_widget_specs_at_every_corner():
     specs = gan.widget_specs(runs=_tiny_runs())
-    assert [s.name for s in specs] == ["gan-generator-losses", "gan-training-dynamics"]
+    assert [s.name for s in specs] == ["gan-generator-losses", "gan-training-dynamics", "gan-dirac"]
     for spec in specs:
         assert len(spec.grid()) <= 200
         for values in spec.corners():
@@ -373,3 +373,210 @@ def test_bad_input_names_the_argument(grid):
         gan.training_dynamics_view(_tiny_runs(), 1e-3, 1e-3, 99)
     with pytest.raises(ValueError, match="lr_g"):
         gan.training_dynamics_view(_tiny_runs(), 0.5, 1e-3, 0)
+
+
+# ----------------------------------------------------------------- gan_theory: the non-saturating loss at D*
+
+def _npdf(t, mu, sigma):
+    """The normal density, written out (scipy.stats' frozen pdf is ~30x slower inside quad)."""
+    return np.exp(-0.5 * ((t - mu) / sigma) ** 2) / (sigma * np.sqrt(2 * np.pi))
+
+
+class _Normal:
+    def __init__(self, mu, sigma):
+        self.mu, self.sigma = mu, sigma
+
+    def pdf(self, t):
+        return _npdf(t, self.mu, self.sigma)
+
+
+_PD = lambda t: 0.5 * _npdf(t, -1.5, 0.5) + 0.5 * _npdf(t, 1.0, 0.8)  # noqa: E731
+
+
+def _quad(f):
+    return scipy.integrate.quad(f, -14, 14, limit=200, epsabs=1e-12, epsrel=1e-12)[0]
+
+
+def test_nonsaturating_objective_is_kl_minus_2js_by_quadrature():
+    x = np.linspace(-14.0, 14.0, 28001)
+    dx = x[1] - x[0]
+    g = _Normal(0.4, 1.2)
+    f_grid = gan.nonsaturating_objective_at_optimum(_PD(x), g.pdf(x), dx)
+    kl = _quad(lambda t: g.pdf(t) * np.log(g.pdf(t) / _PD(t)))
+    m = lambda t: 0.5 * (g.pdf(t) + _PD(t))  # noqa: E731
+    js = _quad(lambda t: 0.5 * g.pdf(t) * np.log(g.pdf(t) / m(t)) + 0.5 * _PD(t) * np.log(_PD(t) / m(t)))
+    assert f_grid == pytest.approx(kl - 2 * js, abs=1e-7)
+    # eq-ns-identity: -E_g[log D*] = F + log 4 + E_data[log D*], each side integrated by quad.
+    d_star = lambda t: _PD(t) / (_PD(t) + g.pdf(t))  # noqa: E731
+    loss = _quad(lambda t: -g.pdf(t) * np.log(d_star(t)))
+    data_term = _quad(lambda t: _PD(t) * np.log(d_star(t)))
+    assert loss == pytest.approx(kl - 2 * js + np.log(4.0) + data_term, abs=1e-9)
+    assert abs(loss - (kl - 2 * js)) > 0.1  # the values differ: only the gradients agree
+    # Limits: zero at p_g = p_data; +inf where p_g has mass and p_data none.
+    assert gan.nonsaturating_objective_at_optimum(_PD(x), _PD(x), dx) == pytest.approx(0.0, abs=1e-12)
+    box = np.where(np.abs(x) < 1, 0.5, 0.0)
+    assert gan.nonsaturating_objective_at_optimum(box, g.pdf(x), dx) == np.inf
+
+
+def _gaussian_on(x, mu, sigma):
+    return torch.exp(-0.5 * ((x - mu) / sigma) ** 2) / (sigma * np.sqrt(2 * np.pi))
+
+
+def test_nonsaturating_gradient_at_fixed_d_star_is_gradient_of_objective():
+    x = torch.linspace(-14.0, 14.0, 28001, dtype=torch.float64)
+    dx = float(x[1] - x[0])
+    p_data = torch.from_numpy(_PD(x.numpy()))
+    for mu0, sigma0 in ((0.0, 1.5), (0.7, 0.6), (-2.0, 1.0)):
+        params = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (mu0, sigma0)]
+        p_g = _gaussian_on(x, *params)
+        d_star = (p_data / (p_data + p_g)).detach()  # the discriminator is held fixed
+        loss = -(p_g * torch.log(d_star)).sum() * dx
+        grad_loss = torch.stack(torch.autograd.grad(loss, params))
+        objective = gan.nonsaturating_objective_at_optimum(p_data, _gaussian_on(x, *params), dx)
+        grad_f = torch.stack(torch.autograd.grad(objective, params))
+        torch.testing.assert_close(grad_loss, grad_f, rtol=1e-9, atol=1e-11)
+        # Independent of autograd and of the grid: central differences (step 1e-4, error ~ 1e-8) of
+        # KL - 2 JS integrated by quad, in mu.
+        f_quad = []
+        for mu in (mu0 - 1e-4, mu0 + 1e-4):
+            g = _Normal(mu, sigma0)
+            m = lambda t, g=g: 0.5 * (g.pdf(t) + _PD(t))  # noqa: E731
+            f_quad.append(_quad(lambda t, g=g, m=m: g.pdf(t) * np.log(g.pdf(t) / _PD(t))
+                                - g.pdf(t) * np.log(g.pdf(t) / m(t)) - _PD(t) * np.log(_PD(t) / m(t))))
+        assert float(grad_loss[0]) == pytest.approx((f_quad[1] - f_quad[0]) / 2e-4, abs=1e-6)
+        # Not claimed: letting D* move with p_g changes the gradient.
+        p_g = _gaussian_on(x, *params)
+        total = -(p_g * torch.log(p_data / (p_data + p_g))).sum() * dx
+        grad_total = torch.stack(torch.autograd.grad(total, params))
+        assert float((grad_total - grad_f).abs().max()) > 1e-3
+
+
+def test_reverse_kl_rewards_dropping_a_mode():
+    x = np.linspace(-14.0, 14.0, 28001)
+    dx = x[1] - x[0]
+    p_data = 0.5 * scipy.stats.norm(-2.0, 0.5).pdf(x) + 0.5 * scipy.stats.norm(2.0, 0.5).pdf(x)
+    one_mode = scipy.stats.norm(2.0, 0.5).pdf(x)
+    spread = scipy.stats.norm(0.0, np.sqrt(4.25)).pdf(x)  # the moment-matched Gaussian
+    kl = lambda q: float(scipy.special.rel_entr(q, p_data).sum() * dx)  # noqa: E731
+    assert kl(one_mode) == pytest.approx(np.log(2.0), abs=1e-3)  # the other mode barely overlaps
+    assert kl(spread) > 2.0
+    f_one, f_spread = (gan.nonsaturating_objective_at_optimum(p_data, q, dx) for q in (one_mode, spread))
+    assert f_one < f_spread - 1.0
+
+
+# ----------------------------------------------------------------- gan_theory: the Dirac GAN
+
+
+def _field_by_autograd(z, gamma):
+    """v = (-dL/dtheta, dL/dpsi - gamma psi), with L = f(theta psi) + f(0) differentiated by autograd."""
+    theta, psi = z[0], z[1]
+    loss = -torch.nn.functional.softplus(-theta * psi) - np.log(2.0)
+    d_theta, d_psi = torch.autograd.grad(loss, (theta, psi), create_graph=True)
+    return torch.stack([-d_theta, d_psi - gamma * psi])
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.7])
+def test_dirac_field_and_jacobian_match_autograd(gamma):
+    rng = np.random.default_rng(0)
+    for theta, psi in [(0.0, 0.0), *rng.normal(scale=2.0, size=(5, 2))]:
+        z = torch.tensor([theta, psi], dtype=torch.float64, requires_grad=True)
+        v = _field_by_autograd(z, gamma)
+        np.testing.assert_allclose(gan.dirac_gan_vector_field(theta, psi, gamma), v.detach().numpy(),
+                                   rtol=1e-12, atol=1e-15)
+        jac = torch.autograd.functional.jacobian(lambda w: _field_by_autograd(w, gamma), z)
+        np.testing.assert_allclose(gan.dirac_gan_jacobian(theta, psi, gamma), jac.numpy(),
+                                   rtol=1e-10, atol=1e-14)
+    eig = np.linalg.eigvals(gan.dirac_gan_jacobian(gamma=gamma))
+    expected = -gamma / 2 + np.sqrt(complex(gamma**2 / 4 - 0.25)) * np.array([1, -1])
+    np.testing.assert_allclose(np.sort_complex(eig), np.sort_complex(expected), atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["simultaneous", "alternating"])
+@pytest.mark.parametrize("gamma", [0.0, 0.4])
+def test_dirac_step_matrix_is_the_jacobian_of_one_step(method, gamma):
+    # Central differences of one nonlinear step at the equilibrium: error O(eps^2) = 1e-12.
+    eps, lr = 1e-6, 0.3
+    cols = [(gan.dirac_gan_simulate(*(eps * e), lr, 1, method, gamma)[1]
+             - gan.dirac_gan_simulate(*(-eps * e), lr, 1, method, gamma)[1]) / (2 * eps) for e in np.eye(2)]
+    np.testing.assert_allclose(gan.dirac_gan_step_matrix(lr, method, gamma), np.stack(cols, axis=1),
+                               atol=1e-8)
+
+
+def test_dirac_simultaneous_spirals_out_alternating_circles():
+    lr = 0.2
+    path = gan.dirac_gan_simulate(0.01, 0.0, lr, 500)  # r stays below 0.13
+    r = np.hypot(path[:, 0], path[:, 1])
+    # Exact for the nonlinear game: v is orthogonal to (theta, psi), so r^2 grows by 1 + h^2 f'(theta psi)^2.
+    fprime = 1 / (1 + np.exp(path[:-1, 0] * path[:-1, 1]))
+    np.testing.assert_allclose(r[1:] ** 2, r[:-1] ** 2 * (1 + lr**2 * fprime**2), rtol=1e-12)
+    rho = np.abs(np.linalg.eigvals(gan.dirac_gan_step_matrix(lr))).max()
+    assert rho == pytest.approx(np.sqrt(1 + lr**2 / 4), rel=1e-14)
+    # |f'(t) - 1/2| <= |t| / 4 <= r^2 / 8, so the measured growth per step is rho to ~ lr^2 r_max^2 / 16.
+    growth = (r[-1] / r[0]) ** (1 / 500)
+    assert abs(growth - rho) < lr**2 * r.max() ** 2 / 16 < (rho - 1) / 20
+    alt = gan.dirac_gan_simulate(0.1, 0.0, 0.5, 10000, "alternating")
+    r_alt = np.hypot(alt[:, 0], alt[:, 1])
+    m_alt = gan.dirac_gan_step_matrix(0.5, "alternating")
+    assert np.linalg.det(m_alt) == pytest.approx(1.0, abs=1e-14)
+    np.testing.assert_allclose(np.abs(np.linalg.eigvals(m_alt)), 1.0, atol=1e-12)
+    assert 0.8 * 0.1 < r_alt.min() and r_alt.max() < 1.2 * 0.1  # a bounded orbit, neither in nor out
+
+
+def test_dirac_trajectory_follows_the_linear_map():
+    lr, steps, r0 = 0.05, 400, 0.1
+    path = gan.dirac_gan_simulate(r0, 0.0, lr, steps)
+    m = gan.dirac_gan_step_matrix(lr)
+    linear = np.array([np.linalg.matrix_power(m, k) @ [r0, 0.0] for k in range(steps + 1)])
+    r_max = np.hypot(path[:, 0], path[:, 1]).max()
+    rho = np.abs(np.linalg.eigvals(m)).max()
+    # |v(z) - J z| <= r^3 / 8 (|f''| <= 1/4, |theta psi| <= r^2 / 2), propagated by ||M^k|| = rho^k.
+    bound = steps * lr * rho**steps * r_max**3 / 8
+    err = np.abs(path - linear).max()
+    assert err < bound and err > bound / 100  # the bound is within two orders, so it is a real check
+
+
+def test_dirac_penalty_converges_at_the_predicted_rate():
+    lr, gamma = 0.2, 0.3
+    path = gan.dirac_gan_simulate(0.1, 0.0, lr, 2000, gamma=gamma)
+    r = np.hypot(path[:, 0], path[:, 1])
+    rho = np.abs(np.linalg.eigvals(gan.dirac_gan_step_matrix(lr, gamma=gamma))).max()
+    assert rho == pytest.approx(np.sqrt(1 - lr * gamma + lr**2 / 4), rel=1e-12)  # |1 + h lambda|
+    slope = np.polyfit(np.arange(200, 2001), np.log(r[200:]), 1)[0]
+    assert np.exp(slope) == pytest.approx(rho, abs=1e-5) and rho < 1
+    assert r[-1] < 1e-20
+
+
+def test_dirac_widget_numbers():
+    numbers, fig = gan.dirac_gan_view(0.5, 0.0)
+    assert numbers["radius simultaneous"] == pytest.approx(np.sqrt(1 + 0.25**2), rel=1e-12)
+    assert numbers["radius alternating"] == pytest.approx(1.0, abs=1e-12)
+    start = np.hypot(*gan_theory.DIRAC_START)
+    assert numbers["final distance simultaneous"] > 2 * max(start, numbers["final distance alternating"])
+    numbers, _ = gan.dirac_gan_view(0.2, 0.5)
+    assert numbers["radius simultaneous"] < 1 and numbers["final distance alternating"] < 1e-3
+
+
+def test_gan_theory_bad_input():
+    x = np.linspace(-5, 5, 101)
+    p = np.exp(-x**2 / 2) / np.sqrt(2 * np.pi)
+    dx = x[1] - x[0]
+    with pytest.raises(ValueError, match="p_g: expected a density"):
+        gan.nonsaturating_objective_at_optimum(p, 2 * p, dx)
+    with pytest.raises(ValueError, match="p_data"):
+        gan.nonsaturating_objective_at_optimum(-p, p, dx)
+    with pytest.raises(ValueError, match="p_data and p_g"):
+        gan.nonsaturating_objective_at_optimum(p, p[:-1], dx)
+    with pytest.raises(TypeError, match="p_data and p_g"):
+        gan.nonsaturating_objective_at_optimum(p, torch.from_numpy(p), dx)
+    with pytest.raises(ValueError, match="gamma"):
+        gan.dirac_gan_vector_field(0.0, 0.0, -1.0)
+    with pytest.raises(ValueError, match="psi"):
+        gan.dirac_gan_jacobian(0.0, float("nan"))
+    with pytest.raises(ValueError, match="lr"):
+        gan.dirac_gan_step_matrix(0.0)
+    with pytest.raises(ValueError, match="method"):
+        gan.dirac_gan_simulate(1.0, 1.0, 0.1, 10, method="extragradient")
+    with pytest.raises(ValueError, match="steps"):
+        gan.dirac_gan_simulate(1.0, 1.0, 0.1, 0)
+    with pytest.raises(ValueError, match="gamma"):
+        gan.dirac_gan_view(0.1, -0.5)
