@@ -27,8 +27,9 @@ $(STAMP): requirements.txt pyproject.toml
 	# torch first, pinned: an unpinned resolution would pull a multi-GB CUDA build.
 	$(BIN)/pip install --quiet $(TORCH)
 	$(BIN)/pip install --quiet -r requirements.txt
-	# test-only reference (MIT), without its dependencies: they would pull torchdyn, pandas...
-	$(BIN)/pip install --quiet --no-deps torchcfm==1.0.7
+	# test-only references, without their dependencies: torchcfm's would pull torchdyn, pandas...;
+	# zuko (MIT) needs only torch and numpy, already installed.
+	$(BIN)/pip install --quiet --no-deps torchcfm==1.0.7 zuko==1.6.0
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (book)" > /dev/null
 	touch $@

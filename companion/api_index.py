@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-__all__ = ["MODULES", "public_api", "chapter_usage", "api_index_html"]
+__all__ = ["MODULES", "public_api", "chapter_usage", "api_index_html", "rest_to_myst", "api_index_markdown"]
 
 #: The modules of the package, in the book's order.
 MODULES = ["distributions", "validation", "utils", "plotting", "widgets", "metrics", "families",
@@ -26,8 +26,10 @@ def public_api() -> list[dict]:
         for name in getattr(module, "__all__", []):
             obj = getattr(module, name)
             kind = "class" if isinstance(obj, type) else "function" if callable(obj) else "constant"
-            doc = (getattr(obj, "__doc__", None) or "").strip().splitlines() if kind != "constant" else []
-            rows.append({"module": mod_name, "name": name, "kind": kind, "summary": doc[0] if doc else ""})
+            doc = (getattr(obj, "__doc__", None) or "").strip() if kind != "constant" else ""
+            paragraph = " ".join(line.strip() for line in doc.split("\n\n")[0].splitlines())
+            rows.append({"module": mod_name, "name": name, "kind": kind,
+                         "summary": doc.splitlines()[0] if doc else "", "paragraph": paragraph})
     return rows
 
 
@@ -60,3 +62,49 @@ def api_index_html(book_dir: str | Path) -> str:
                     f"<td>{row['kind']}</td><td>{escape(row['summary'])}</td><td>{links or '—'}</td></tr>")
     head = "<tr><th>name</th><th>kind</th><th>what it computes</th><th>used in</th></tr>"
     return f'<table class="table">\n<thead>{head}</thead>\n<tbody>\n' + "\n".join(rows) + "\n</tbody></table>"
+
+
+_REST_ROLE = re.compile(r":(?:func|class|meth|mod|data|attr|obj|exc):`~?([^`]+)`")
+
+
+def rest_to_myst(text: str) -> str:
+    """A docstring's reST (``code``, :math:`x`, :func:`f`, ``eq-label``) as MyST Markdown.
+
+    ``eq-...`` labels become ``{eq}`` roles, so the reader sees the equation's number, not
+    its label; maths becomes ``$...$``; cross-reference roles become code.
+
+    Example:
+        >>> rest_to_myst(":math:`q(x)`, equation ``eq-elbo``, see :func:`~companion.vae.elbo`")
+        '$q(x)$, equation {eq}`eq-elbo`, see `elbo`'
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text: expected a str, got {type(text).__name__}")
+    text = re.sub(r":math:`([^`]+)`", lambda m: "$" + m.group(1) + "$", text)
+    text = _REST_ROLE.sub(lambda m: "`" + m.group(1).split(".")[-1] + "`", text)
+    text = re.sub(r"``(eq-[a-z0-9-]+)``", r"{eq}`\1`", text)
+    text = re.sub(r"``([^`]+)``", r"`\1`", text)
+    return text
+
+
+def api_index_markdown(book_dir: str | Path, chapters: list[str] | None = None) -> str:
+    """The index as MyST Markdown: per module, each name with an anchor, what it computes, where used.
+
+    Each entry is a definition-list item whose term carries an HTML anchor
+    ``companion-<module>-<name>`` (the chapters' code captions link to it), and whose
+    definition is the docstring's first paragraph (:func:`rest_to_myst`) and the chapters using
+    it, as ``{doc}`` links in ``chapters`` order (the table of contents).
+    """
+    usage = chapter_usage(book_dir)
+    order = {c: i for i, c in enumerate(chapters or [])}
+    out: list[str] = []
+    module = None
+    for row in public_api():
+        if row["module"] != module:
+            module = row["module"]
+            out += ["", f'<span id="companion-{module}"></span>**`companion.{module}`**', ""]
+        used = sorted(usage.get(row["name"], []), key=lambda c: (order.get(c, len(order)), c))
+        where = ", ".join(f"{{doc}}`{c}`" for c in used) or "not used in a chapter"
+        summary = rest_to_myst(row["paragraph"]) + " " if row["kind"] != "constant" else ""
+        out += [f'<span id="companion-{module}-{row["name"]}"></span>`{row["name"]}` ({row["kind"]})',
+                f": {summary}*Used in:* {where}.", ""]
+    return "\n".join(out).strip() + "\n"

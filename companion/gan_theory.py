@@ -150,8 +150,8 @@ def dirac_gan_vector_field(theta: float, psi: float, gamma: float = 0.0) -> np.n
     r"""The gradient vector field of the Dirac GAN, equation ``eq-dirac-field``.
 
     .. math::
-        v(\theta, \psi) = \begin{pmatrix} -\partial_\theta L \ \partial_\psi L - \gamma \psi \end{pmatrix}
-        = \begin{pmatrix} -\psi f'(\theta\psi) \ \theta f'(\theta\psi) - \gamma\psi \end{pmatrix},
+        v(\theta, \psi) = \begin{pmatrix} -\partial_\theta L \\ \partial_\psi L - \gamma \psi \end{pmatrix}
+        = \begin{pmatrix} -\psi f'(\theta\psi) \\ \theta f'(\theta\psi) - \gamma\psi \end{pmatrix},
         \qquad L(\theta, \psi) = f(\theta\psi) + f(0),\quad f(t) = -\log(1 + e^{-t}),
 
     the generator descending :math:`L`, the discriminator ascending :math:`L` minus the
@@ -180,11 +180,10 @@ def dirac_gan_jacobian(theta: float = 0.0, psi: float = 0.0, gamma: float = 0.0)
 
     .. math::
         \frac{\partial v}{\partial(\theta, \psi)} =
-        \begin{pmatrix} -\psi^2 f''(\theta\psi) & -f'(\theta\psi) - \theta\psi f''(\theta\psi) \
-                        f'(\theta\psi) + \theta\psi f''(\theta\psi) & \theta^2 f''(\theta\psi) - \gamma
+        \begin{pmatrix} -\psi^2 f''(\theta\psi) & -f'(\theta\psi) - \theta\psi f''(\theta\psi) \\ f'(\theta\psi) + \theta\psi f''(\theta\psi) & \theta^2 f''(\theta\psi) - \gamma
         \end{pmatrix},
         \qquad
-        J(0, 0) = \begin{pmatrix} 0 & -f'(0) \ f'(0) & -\gamma \end{pmatrix},
+        J(0, 0) = \begin{pmatrix} 0 & -f'(0) \\ f'(0) & -\gamma \end{pmatrix},
 
     with :math:`f'(t) = 1/(1 + e^t)` and :math:`f''(t) = -f'(t)(1 - f'(t))`. At the
     equilibrium its eigenvalues are :math:`-\gamma/2 \pm \sqrt{\gamma^2/4 - f'(0)^2}`:
@@ -212,9 +211,9 @@ def dirac_gan_step_matrix(lr: float, method: str = "simultaneous", gamma: float 
     r"""The linearised update map of one training step at the equilibrium, equation ``eq-dirac-maps``.
 
     .. math::
-        M_{\text{sim}} = I + h J(0, 0) = \begin{pmatrix} 1 & -ha \ ha & 1 - h\gamma \end{pmatrix},
+        M_{\text{sim}} = I + h J(0, 0) = \begin{pmatrix} 1 & -ha \\ ha & 1 - h\gamma \end{pmatrix},
         \qquad
-        M_{\text{alt}} = \begin{pmatrix} 1 & -ha \ ha & 1 - h\gamma - h^2 a^2 \end{pmatrix},
+        M_{\text{alt}} = \begin{pmatrix} 1 & -ha \\ ha & 1 - h\gamma - h^2 a^2 \end{pmatrix},
 
     with :math:`a = f'(0) = 1/2` and learning rate :math:`h`; the alternating step updates
     :math:`\theta` first and then :math:`\psi` at the new :math:`\theta`. Near the

@@ -214,3 +214,39 @@ def test_a_definition_line_is_not_counted_as_a_citation():
     text = "$$ x $$ (eq-def)\nas {eq}`eq-def` shows\n(eq-sec)=\n"
     mentions = [m.group() for m in EQ_CITATION.finditer(text) if not _is_definition(text, m.start())]
     assert mentions == ["eq-def"]
+
+
+# --- issue 17, item 8: label names never reach the reader --------------------------------------
+
+def reader_strings(source: str) -> list[tuple[int, str]]:
+    """``(line, text)`` of each string literal in a code cell that names an ``eq-`` label.
+
+    A string literal of a chapter's code is what a reader sees: a printed line, a figure title, a
+    legend. Comments are for the code's reader and may cite labels; so may strings that are only
+    a label (``"eq-elbo"``: a link target that the page renders as the equation's number).
+    """
+    import io
+    import tokenize
+
+    out = []
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type == tokenize.STRING and EQ_CITATION.search(tok.string):
+            body = tok.string.strip("rfbRFB").strip("'\"")
+            if not EQ_CITATION.fullmatch(body):
+                out.append((tok.start[0], tok.string))
+    return out
+
+
+def test_no_printed_line_or_figure_title_names_a_label():
+    found = []
+    for page, cells in book_pages().items():
+        for where, kind, text in cells:
+            if kind == "code":
+                found += [f"{where}:{line}: {s[:80]}" for line, s in reader_strings(text)]
+    assert not found, ("label names in strings a reader sees (say the equation in words, or print "
+                       "no label):\n" + "\n".join(found))
+
+
+def test_reader_strings_finds_a_label_in_a_print_and_not_in_a_comment():
+    source = 'print(f"closed form (eq-kl-normal) = {x}")  # eq-kl-normal\nlink = "eq-elbo"\n'
+    assert [line for line, _ in reader_strings(source)] == [1]

@@ -12,7 +12,12 @@
 * **The logo with the title.** With a logo image the theme drops the book's title unless
   ``logo.text`` is given; the title is kept next to the logo.
 
-``tests/site/test_chrome.py`` checks all three in a browser.
+* **Display equations that fit a phone.** MathJax 3 does not break lines. After it has
+  typeset the page (and whenever the window is resized), :data:`FIT_EQUATIONS` shrinks each
+  display equation still wider than its column to fit it, to no less than 60 % of its size;
+  the scale is recorded in ``data-scaled`` for ``tests/site/test_layout.py``.
+
+``tests/site/test_chrome.py`` checks the first three in a browser, ``test_layout.py`` the last.
 """
 
 from __future__ import annotations
@@ -26,6 +31,34 @@ def _configure_chrome(app, config):
     options["logo"] = logo
 
 
+FIT_EQUATIONS = """
+(function () {
+  const MIN = 0.6;
+  function fit() {
+    for (const box of document.querySelectorAll('article div.math')) {
+      const eq = box.querySelector('mjx-container');
+      if (!eq) continue;
+      eq.style.fontSize = '';
+      delete box.dataset.scaled;
+      if (box.scrollWidth <= box.clientWidth + 1) continue;
+      const s = Math.max(MIN, Math.floor(100 * box.clientWidth / box.scrollWidth) / 100);
+      eq.style.fontSize = (100 * s) + '%';
+      box.dataset.scaled = String(s);
+    }
+  }
+  function start() {
+    if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+      MathJax.startup.promise.then(fit);
+    } else { setTimeout(start, 100); }
+  }
+  let timer = null;
+  window.addEventListener('resize', () => { clearTimeout(timer); timer = setTimeout(fit, 150); });
+  document.addEventListener('DOMContentLoaded', start);
+})();
+"""
+
+
 def setup(app):
     app.connect("config-inited", _configure_chrome)
+    app.add_js_file(None, body=FIT_EQUATIONS)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,85 @@
+"""Nothing on a page is wider than its column, on a laptop or a phone (issue 17, item 1 and 5).
+
+Each page of the table of contents is loaded in headless Chromium at 1280 px and at 390 px, after
+MathJax has typeset it. A display equation, a code block (source or output) or a table whose
+content is wider than the box it sits in (so that the reader must scroll sideways to see its
+end) fails the test, with the page, the kind of element and its first characters.
+
+The book's answers: equations are broken into aligned lines; code and output lines wrap on
+narrow screens (``theme_chrome.py``'s CSS); a display equation that is still too wide for a phone
+is scaled down to fit (the same extension's script), to at least :data:`MIN_SCALE` of its size.
+
+:data:`EXCEPTIONS` lists what may still scroll, each with its reason.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+WIDTHS = (1280, 390)
+
+#: A scaled display equation must stay at least this large (a fraction of the text size).
+MIN_SCALE = 0.6
+
+#: (page, width, kind, regex over the element's first characters) -> reason.
+EXCEPTIONS: dict[tuple[str, int, str, str], str] = {
+}
+
+MEASURE = r"""
+(() => {
+  const out = [];
+  const tooWide = (box) => box.scrollWidth > box.clientWidth + 2;
+  const short = (e) => (e.innerText || e.textContent || '').replace(/\s+/g, ' ').trim().slice(0, 70);
+  for (const e of document.querySelectorAll('article div.math')) {
+    const scaled = e.dataset.scaled ? parseFloat(e.dataset.scaled) : 1;
+    const tex = (e.querySelector('mjx-assistive-mml math') ? e.querySelector('mjx-container') : e);
+    const label = e.id || (e.previousElementSibling && e.previousElementSibling.id) || '';
+    if (tooWide(e) || scaled < MIN_SCALE)
+      out.push(['equation', label + ' ' + short(tex), e.scrollWidth, e.clientWidth, scaled]);
+  }
+  for (const e of document.querySelectorAll('article div.highlight pre, article div.cell_output pre, article .output pre')) {
+    if (tooWide(e)) out.push(['code', short(e), e.scrollWidth, e.clientWidth, 1]);
+  }
+  for (const t of document.querySelectorAll('article table')) {
+    const box = t.closest('.pst-scrollable-table-container, .table-wrapper, div.output, div.cell_output') || t.parentElement;
+    if (tooWide(box) || t.getBoundingClientRect().width > document.querySelector('article').clientWidth + 2)
+      out.push(['table', short(t), t.getBoundingClientRect().width, box.clientWidth, 1]);
+  }
+  return JSON.stringify(out);
+})()
+""".replace("MIN_SCALE", str(MIN_SCALE))
+
+MATHJAX_DONE = ("(window.MathJax && MathJax.startup && MathJax.startup.promise)"
+                " ? MathJax.startup.promise.then(() => true) : true")
+
+
+def _allowed(page: str, width: int, kind: str, first: str) -> bool:
+    return any(p == page and w == width and k == kind and re.search(rx, first)
+               for (p, w, k, rx) in EXCEPTIONS)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_nothing_is_wider_than_its_column(browser, site_url, pages, width):
+    browser.send("Page.enable")
+    problems = []
+    for page in pages:
+        browser.send("Emulation.setDeviceMetricsOverride", width=width, height=900, deviceScaleFactor=1,
+                     mobile=width < 600)
+        browser.send("Page.navigate", url=f"{site_url}/{page.name}")
+        browser.wait_for("document.readyState === 'complete'", 60, f"{page.name} to load")
+        browser.wait_for("window.MathJax !== undefined || !document.querySelector('.math')", 30, "MathJax")
+        browser.eval(MATHJAX_DONE)
+        browser.eval("document.fonts.ready.then(() => true)")
+        browser.eval("new Promise(r => setTimeout(r, 300))")
+        for kind, first, content, box, scale in json.loads(browser.eval(MEASURE)):
+            if not _allowed(page.name, width, kind, first):
+                problems.append(f"{page.name} @ {width}px: {kind} {content}px in {box}px"
+                                f"{f' (scaled to {scale:.2f})' if scale < 1 else ''}: {first!r}")
+    assert not problems, f"{len(problems)} elements wider than their column:\n" + "\n".join(problems)
+
+
+def test_exceptions_are_explained():
+    assert all(reason.strip() for reason in EXCEPTIONS.values())
