@@ -180,7 +180,8 @@ def dirac_gan_jacobian(theta: float = 0.0, psi: float = 0.0, gamma: float = 0.0)
 
     .. math::
         \frac{\partial v}{\partial(\theta, \psi)} =
-        \begin{pmatrix} -\psi^2 f''(\theta\psi) & -f'(\theta\psi) - \theta\psi f''(\theta\psi) \\ f'(\theta\psi) + \theta\psi f''(\theta\psi) & \theta^2 f''(\theta\psi) - \gamma
+        \begin{pmatrix} -\psi^2 f''(\theta\psi) & -f'(\theta\psi) - \theta\psi f''(\theta\psi) \\
+                        f'(\theta\psi) + \theta\psi f''(\theta\psi) & \theta^2 f''(\theta\psi) - \gamma
         \end{pmatrix},
         \qquad
         J(0, 0) = \begin{pmatrix} 0 & -f'(0) \\ f'(0) & -\gamma \end{pmatrix},

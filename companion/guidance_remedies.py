@@ -50,7 +50,8 @@ def cfg_rescale(eps_uncond: torch.Tensor, eps_cond: torch.Tensor, scale, phi: fl
 
     per sample, with :math:`\hat\epsilon_s` the guided prediction of :func:`companion.guidance.cfg_combine`.
     At :math:`\phi = 1` it has the direction of :math:`\hat\epsilon_s` and the size of the conditional
-    prediction; :math:`\phi = 0` is plain guidance. Lin et al. divide standard deviations over the pixels of their model's output (a v-prediction); here the statistic is the root-mean-square about zero
+    prediction; :math:`\phi = 0` is plain guidance. Lin et al. divide standard deviations over the
+    pixels of their model's output (a v-prediction); here the statistic is the root-mean-square about zero
     of the noise prediction (the two agree for image-sized zero-mean tensors; in two dimensions a
     standard deviation about the coordinates' mean would depend on the orientation of the axes).
 

@@ -239,7 +239,7 @@ def reader_strings(source: str) -> list[tuple[int, str]]:
 
 def test_no_printed_line_or_figure_title_names_a_label():
     found = []
-    for page, cells in book_pages().items():
+    for cells in book_pages().values():
         for where, kind, text in cells:
             if kind == "code":
                 found += [f"{where}:{line}: {s[:80]}" for line, s in reader_strings(text)]

@@ -129,7 +129,8 @@ class KernelInclude(LiteralInclude):
             "", "", nodes.literal("", f"companion.{path.stem}.{pyobject}"), nodes.Text(f" ({omitted}; "),
             nodes.reference("", "API index", refuri=f"api.html#{anchor}", internal=True), nodes.Text(")"))
         self.set_source_info(caption)
-        wrapped = nodes.container("", literal_block=True, classes=["literal-block-wrapper", "kernel-source-container"])
+        wrapped = nodes.container("", literal_block=True,
+                                  classes=["literal-block-wrapper", "kernel-source-container"])
         wrapped += caption
         wrapped += block
         if text.count("\n") > COLLAPSE_AFTER:

@@ -40,11 +40,13 @@ MEASURE = r"""
     if (tooWide(e) || scaled < MIN_SCALE)
       out.push(['equation', label + ' ' + short(tex), e.scrollWidth, e.clientWidth, scaled]);
   }
-  for (const e of document.querySelectorAll('article div.highlight pre, article div.cell_output pre, article .output pre')) {
+  const blocks = 'article div.highlight pre, article div.cell_output pre, article .output pre';
+  for (const e of document.querySelectorAll(blocks)) {
     if (tooWide(e)) out.push(['code', short(e), e.scrollWidth, e.clientWidth, 1]);
   }
   for (const t of document.querySelectorAll('article table')) {
-    const box = t.closest('.pst-scrollable-table-container, .table-wrapper, div.output, div.cell_output') || t.parentElement;
+    const box = t.closest('.pst-scrollable-table-container, .table-wrapper, div.output, div.cell_output')
+      || t.parentElement;
     if (tooWide(box) || t.getBoundingClientRect().width > document.querySelector('article').clientWidth + 2)
       out.push(['table', short(t), t.getBoundingClientRect().width, box.clientWidth, 1]);
   }
