@@ -23,3 +23,21 @@ def test_html_lists_every_public_name():
     html = api_index_html(BOOK)
     assert all(f".{r['name']}</code>" in html for r in public_api())
     assert '<a href="toolkit.html">toolkit</a>' in html
+
+
+def test_markdown_has_an_anchor_per_name_and_no_raw_rest():
+    from companion.api_index import api_index_markdown
+
+    md = api_index_markdown(BOOK, ["toolkit", "vae"])
+    for r in public_api():
+        assert f'<span id="companion-{r["module"]}-{r["name"]}"></span>`{r["name"]}`' in md
+    assert ":math:" not in md and "``" not in md and ":func:" not in md
+    assert "{eq}`eq-elbo`" in md                                  # labels become equation numbers
+    assert "{doc}`toolkit`, {doc}`vae`" in md                     # chapters in the order given
+
+
+def test_rest_to_myst_converts_each_construct():
+    from companion.api_index import rest_to_myst
+
+    assert rest_to_myst(r"``x`` and :math:`\alpha` by ``eq-kl`` (:class:`~companion.vae.VAE`)") == \
+        r"`x` and $\alpha$ by {eq}`eq-kl` (`VAE`)"

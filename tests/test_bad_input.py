@@ -868,12 +868,15 @@ case("families.notebook_labels", "nan", "path", lambda: Fm.notebook_labels(NAN),
 case("families.notebook_labels", "range", "path", lambda: Fm.notebook_labels("/no/such/chapter.ipynb"))
 
 # ------------------------------------------------------------------- api_index
-for _fa in ("chapter_usage", "api_index_html"):
+for _fa in ("chapter_usage", "api_index_html", "api_index_markdown"):
     case(f"api_index.{_fa}", "nan", "book_dir",
          lambda f=_fa: getattr(importlib.import_module("companion.api_index"),
                                                                         f)(NAN), TypeError)
     case(f"api_index.{_fa}", "range", "book_dir",
          lambda f=_fa: getattr(importlib.import_module("companion.api_index"), f)("/no/such/book"))
+
+case("api_index.rest_to_myst", "nan", "text", lambda: importlib.import_module("companion.api_index").rest_to_myst(NAN),
+     TypeError)
 
 # ------------------------------------------------------------------- widgets
 case("widgets.kl_two_gaussians_view", "shape", "mu_q",
@@ -889,6 +892,8 @@ case("plotting.new_figure", "nan", "height", lambda: Pl.new_figure(
 case("plotting.new_figure", "range", "ncols", lambda: Pl.new_figure(0))
 case("plotting.figure_png", "range", "fig",
      lambda: Pl.figure_png(NAN), TypeError)
+case("plotting.figure_png", "range", "scale", lambda: Pl.figure_png(Pl.new_figure()[0], scale=0.0))
+case("plotting.figure_alt_text", "range", "fig", lambda: Pl.figure_alt_text(NAN), TypeError)
 
 
 # ------------------------------------------------------------------- exemptions, with reasons
@@ -1072,6 +1077,8 @@ NOT_APPLICABLE: dict[tuple[str, str], str] = {
     ("validation.check_positive", "shape"): "accepts any shape",
     ("plotting.figure_png", "shape"): "takes a matplotlib figure, not numbers",
     ("plotting.figure_png", "nan"): "takes a matplotlib figure, not numbers",
+    ("plotting.figure_alt_text", "shape"): "takes a matplotlib figure, not numbers",
+    ("plotting.figure_alt_text", "nan"): "takes a matplotlib figure, not numbers",
     ("validation.check_in_range", "shape"): "accepts any shape",
     ("validation.check_same_shape", "nan"): "compares shapes only, never reads values",
     ("validation.check_same_shape", "range"): "compares shapes only, never reads values",
@@ -1087,6 +1094,9 @@ NOT_APPLICABLE: dict[tuple[str, str], str] = {
     ("families.notebook_labels", "shape"): "a path, no array",
     ("api_index.chapter_usage", "shape"): "a path, no array",
     ("api_index.api_index_html", "shape"): "a path, no array",
+    ("api_index.api_index_markdown", "shape"): "a path, no array",
+    ("api_index.rest_to_myst", "shape"): "one string, no array",
+    ("api_index.rest_to_myst", "range"): "every string is valid input (text without reST passes through)",
 }
 
 

@@ -133,3 +133,20 @@ def test_static_twin_precomputes_every_position_as_compact_natural_size_pictures
     assert picture.mode == "P" and picture.size == (3 * 80, 2 * 80)  # palette PNG, live resolution
     assert image.layout.align_self == "flex-start"  # not stretched (and blurred) to the page width
     assert len(image.value) < len(spec.render({"a": 3, "kind": "down"})[1])
+
+
+def test_displayed_figures_are_twice_as_sharp_and_carry_their_description():
+    import io
+
+    from PIL import Image
+
+    from companion.plotting import _display_png, figure_png, new_figure
+
+    fig, ax = new_figure(width=4.0, height=2.0)
+    ax.set(title="a title", xlabel="t", ylabel="nats")
+    png, meta = _display_png(fig)
+    with Image.open(io.BytesIO(png)) as im:
+        assert im.size == (2 * meta["width"], 2 * int(round(2.0 * fig.dpi)))
+        assert im.info["Description"] == "Figure. Panel: a title; x: t; y: nats."
+    with Image.open(io.BytesIO(figure_png(fig))) as im:
+        assert im.size[0] == meta["width"]
