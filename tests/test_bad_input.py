@@ -875,8 +875,8 @@ for _fa in ("chapter_usage", "api_index_html", "api_index_markdown"):
     case(f"api_index.{_fa}", "range", "book_dir",
          lambda f=_fa: getattr(importlib.import_module("companion.api_index"), f)("/no/such/book"))
 
-case("api_index.rest_to_myst", "nan", "text", lambda: importlib.import_module("companion.api_index").rest_to_myst(NAN),
-     TypeError)
+case("api_index.rest_to_myst", "nan", "text",
+     lambda: importlib.import_module("companion.api_index").rest_to_myst(NAN), TypeError)
 
 # ------------------------------------------------------------------- widgets
 case("widgets.kl_two_gaussians_view", "shape", "mu_q",
