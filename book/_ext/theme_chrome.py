@@ -36,12 +36,14 @@ FIT_EQUATIONS = """
   const MIN = 0.6;
   function fit() {
     for (const box of document.querySelectorAll('article div.math')) {
+      // pydata-sphinx-theme lays out the number and the equation in a flex row; the equation
+      // (MathJax's container) scrolls on its own when it is too wide.
       const eq = box.querySelector('mjx-container');
       if (!eq) continue;
       eq.style.fontSize = '';
       delete box.dataset.scaled;
-      if (box.scrollWidth <= box.clientWidth + 1) continue;
-      const s = Math.max(MIN, Math.floor(100 * box.clientWidth / box.scrollWidth) / 100);
+      if (eq.scrollWidth <= eq.clientWidth + 1) continue;
+      const s = Math.max(MIN, Math.floor(100 * eq.clientWidth / eq.scrollWidth) / 100);
       eq.style.fontSize = (100 * s) + '%';
       box.dataset.scaled = String(s);
     }
