@@ -1087,7 +1087,7 @@ def widget_specs(model=None, mix: LabelledMixture | None = None, alphas_cumprod:
     def callback(scale: float, label: int):
         return guidance_view(scale, label, table)
 
-    return [WidgetSpec("guidance-scale", callback, sliders)]
+    return [WidgetSpec("guidance-scale", callback, sliders, labels={"scale": "guidance scale s"})]
 
 
 # --------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from .distributions import kl_normal, normal_log_prob
 from .plotting import new_figure
 from .validation import check_scalar
 
-__all__ = ["WidgetSpec", "KL_SLIDERS", "kl_two_gaussians_view", "kl_widget_spec", "widget_specs"]
+__all__ = ["WidgetSpec", "LABELS", "KL_SLIDERS", "kl_two_gaussians_view", "kl_widget_spec", "widget_specs"]
 
 
 @dataclass
@@ -34,14 +34,22 @@ class WidgetSpec:
             it needs (a trained model, a precomputed table) is bound beforehand.
         sliders: ``{argument: (min, max, step, default)}``; floats give a
             ``FloatSlider``, ints an ``IntSlider``; a tuple of options
-            ``{argument: ("options", [a, b, ...], default)}`` gives a dropdown.
+            ``{argument: ("options", [a, b, ...], default)}`` gives a dropdown (words) or a
+            slider over the listed values (numbers).
+        labels: ``{argument: words}``, what each control is called on the page; arguments not
+            given here take :data:`LABELS`' words, or their own name.
     """
 
     name: str
     callback: Callable
     sliders: dict = field(default_factory=dict)
+    labels: dict = field(default_factory=dict)
     #: Axes positions from the first laid-out render, keyed by (figure size, number of axes).
     _layouts: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def label(self, argument: str) -> str:
+        """The words a reader sees for the control of ``argument``."""
+        return self.labels.get(argument) or LABELS.get(argument, argument)
 
     def values(self, argument: str) -> list:
         """Every value the slider for ``argument`` can take."""
@@ -160,13 +168,13 @@ class WidgetSpec:
 
         controls = {}
         for arg, spec in self.sliders.items():
+            look = dict(description=self.label(arg), style=_CONTROL_STYLE, layout=_control_layout())
             if spec[0] == "options":
-                controls[arg] = ipywidgets.Dropdown(options=list(spec[1]), value=spec[2], description=arg)
+                controls[arg] = ipywidgets.Dropdown(options=list(spec[1]), value=spec[2], **look)
             else:
                 lo, hi, step, default = spec
                 cls = ipywidgets.IntSlider if isinstance(step, int) else ipywidgets.FloatSlider
-                controls[arg] = cls(min=lo, max=hi, step=step, value=default, description=arg,
-                                    continuous_update=False)
+                controls[arg] = cls(min=lo, max=hi, step=step, value=default, continuous_update=False, **look)
 
         from IPython.display import Image
 
@@ -192,13 +200,15 @@ class WidgetSpec:
 
         self.render()  # lay the figure out at the default position, as the live widget does
         names = list(self.sliders)
-        sliders = {
-            arg: ipywidgets.SelectionSlider(
-                options=[(_fmt(v), i) for i, v in enumerate(self.values(arg))],
-                value=self.values(arg).index(self.defaults()[arg]), description=arg,
-                continuous_update=True)
-            for arg in names
-        }
+        sliders = {}
+        for arg in names:
+            values = self.values(arg)
+            # words are a choice (a dropdown); numbers are an ordered scale (a slider)
+            cls = ipywidgets.Dropdown if all(isinstance(v, str) for v in values) else ipywidgets.SelectionSlider
+            extra = {} if cls is ipywidgets.Dropdown else {"continuous_update": True}
+            sliders[arg] = cls(options=[(_fmt(v), i) for i, v in enumerate(values)],
+                               value=values.index(self.defaults()[arg]), description=self.label(arg),
+                               style=_CONTROL_STYLE, layout=_control_layout(), **extra)
 
         def leaf(values: dict):
             numbers, png = self.render(values, dpi=dpi)
@@ -233,6 +243,28 @@ class WidgetSpec:
 
 
 _MATHTEXT_PARSER = None
+#: What the page calls each control, by argument name (a spec's ``labels`` take precedence).
+LABELS = {
+    "mu_q": "mean of q", "sigma_q": "std. dev. of q",
+    "beta": "KL weight β", "latent_dim": "latent units",
+    "logit": "discriminator logit on a fake", "lr_g": "generator learning rate",
+    "lr_d": "discriminator learning rate", "checkpoint": "training checkpoint",
+    "lr": "learning rate h", "gamma": "R1 penalty γ", "layer": "after layer",
+    "t": "step t", "schedule": "noise schedule", "steps": "network evaluations",
+    "eta": "η (0: DDIM, 1: DDPM-like)", "path": "probability path", "method": "ODE solver",
+    "label": "class c", "family": "model family", "seed": "training seed",
+}
+
+#: Labels sized to their words, not ipywidgets' fixed 80 px (which cut them off).
+_CONTROL_STYLE = {"description_width": "initial"}
+
+
+def _control_layout():
+    import ipywidgets
+
+    return ipywidgets.Layout(width="100%", max_width="560px")
+
+
 #: Padding (inches) around each axes when a widget's layout is measured (matplotlib: 3/72).
 _LAYOUT_PAD = 6 / 72
 

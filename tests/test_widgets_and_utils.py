@@ -150,3 +150,17 @@ def test_displayed_figures_are_twice_as_sharp_and_carry_their_description():
         assert im.info["Description"] == "Figure. Panel: a title; x: t; y: nats."
     with Image.open(io.BytesIO(figure_png(fig))) as im:
         assert im.size[0] == meta["width"]
+
+
+def test_every_control_is_labelled_in_words():
+    """Issue 17, item 13: no control is labelled by a variable name (``mu_q``, ``lr_g``, ``t``)."""
+    from companion import capstone, diffusion, flow_matching, flows, gan, gan_theory, vae
+    from companion.widgets import KL_SLIDERS, WidgetSpec
+
+    tables = [KL_SLIDERS, flows.FLOW_1D_SLIDERS, gan.LOSS_SLIDERS, gan_theory.DIRAC_SLIDERS, vae.BETA_SLIDERS,
+              diffusion.NOISED_SLIDERS, diffusion.SAMPLING_SLIDERS, flow_matching.SAMPLING_SLIDERS,
+              capstone.SAMPLES_SLIDERS, {"lr_g": None, "lr_d": None, "checkpoint": None, "layer": None}]
+    spec = WidgetSpec("any", lambda **k: None)
+    bare = [arg for table in tables for arg in table
+            if "_" in spec.label(arg) or len(spec.label(arg)) < 3]
+    assert not bare, f"controls labelled by a variable name: {bare}"

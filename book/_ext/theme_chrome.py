@@ -53,6 +53,14 @@ FIT_EQUATIONS = """
       MathJax.startup.promise.then(fit);
     } else { setTimeout(start, 100); }
   }
+  function markTables() {
+    // A table of at most three columns stacks its cells on a phone (layout.css).
+    for (const t of document.querySelectorAll('article table')) {
+      const row = t.querySelector('tr');
+      if (row && row.children.length <= 3) t.classList.add('stack-on-phone');
+    }
+  }
+  document.addEventListener('DOMContentLoaded', markTables);
   let timer = null;
   window.addEventListener('resize', () => { clearTimeout(timer); timer = setTimeout(fit, 150); });
   document.addEventListener('DOMContentLoaded', start);
