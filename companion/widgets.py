@@ -349,10 +349,10 @@ def kl_two_gaussians_view(mu_q: float, sigma_q: float, mu_p: float = 0.0, sigma_
 
 
 def kl_widget_spec() -> WidgetSpec:
-    """The chapter-0 widget: both KL directions as ``q`` moves around ``p = N(0, 1)``."""
+    """The probability toolkit's widget: both KL directions as ``q`` moves around ``p = N(0, 1)``."""
     return WidgetSpec("kl-two-gaussians", kl_two_gaussians_view, KL_SLIDERS)
 
 
 def widget_specs() -> list[WidgetSpec]:
-    """Every widget of chapter 0 (each chapter module has a ``widget_specs`` like this)."""
+    """Every widget of the probability toolkit (each chapter module has a ``widget_specs`` like this)."""
     return [kl_widget_spec()]
