@@ -103,11 +103,10 @@ test: browser setup
 	@$(MAKE) --no-print-directory book-strict
 	@$(MAKE) --no-print-directory site-check
 
-# The benchmark suite (not part of `make test`): writes benchmarks/results.{json,md}.
-# Its own dependencies (zuko) go in with --no-deps: pip must not resolve torch again.
+# The benchmark suite (not part of `make test`): writes benchmarks/results.{json,md}. Its
+# reference libraries (zuko, torchcfm) are the tests' too, installed by setup with --no-deps.
 # Build and test wall times: `$(BIN)/python benchmarks/run.py --only builds` (~25 min).
 bench: setup
-	$(BIN)/pip install --quiet --no-deps -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/run.py
 
 # Proof that the checks bite (not part of `make test`; hours on a laptop, see
