@@ -12,10 +12,11 @@ NB_TIMEOUT ?= 120
 
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup browser book book-strict test lint unit notebooks rerun site-check lab bench mutants clean
+.PHONY: help setup browser book book-strict pdf test lint unit notebooks rerun site-check lab bench mutants clean
 
 help:
 	@echo "make book   build the HTML site into book/_build/html"
+	@echo "make pdf    build the whole book as one PDF (installs XeLaTeX where it can)"
 	@echo "make test   lint, unit tests + doctests, every notebook (nbval), strict book build"
 	@echo "make lab    open JupyterLab on the book"
 	@echo "make bench  run the benchmarks (chapter times, widget latency, reference comparisons)"
@@ -59,6 +60,17 @@ book: setup
 	$(drop_stale_execution_cache)
 	BOOK_BUILD=1 $(BIN)/jupyter-book build book --path-output book
 	@echo "Site built: $(CURDIR)/book/_build/html/index.html"
+
+# The whole book as one PDF (not part of `make test`): Jupyter Book's LaTeX builder with XeLaTeX,
+# installed by tools/ensure_tex.sh where it can be. The chapters run again in their own build
+# directory, with each widget shown as its default picture (BOOK_BUILD=pdf); tools/check_pdf.py
+# then checks that every chapter and every numbered equation is in the PDF.
+PDF_OUT := book/_build/pdf
+pdf: setup
+	bash tools/ensure_tex.sh
+	BOOK_BUILD=pdf $(BIN)/jupyter-book build book --path-output $(PDF_OUT) --builder pdflatex
+	$(BIN)/python tools/check_pdf.py $(PDF_OUT)/_build/latex
+	@echo "PDF built: $$(ls $(CURDIR)/$(PDF_OUT)/_build/latex/*.pdf)"
 
 # A Sphinx warning is an error here (used by `make test`).
 book-strict: setup

@@ -204,7 +204,8 @@ class WidgetSpec:
         for arg in names:
             values = self.values(arg)
             # words are a choice (a dropdown); numbers are an ordered scale (a slider)
-            cls = ipywidgets.Dropdown if all(isinstance(v, str) for v in values) else ipywidgets.SelectionSlider
+            words = all(isinstance(v, str) for v in values)
+            cls = ipywidgets.Dropdown if words else ipywidgets.SelectionSlider
             extra = {} if cls is ipywidgets.Dropdown else {"continuous_update": True}
             sliders[arg] = cls(options=[(_fmt(v), i) for i, v in enumerate(values)],
                                value=values.index(self.defaults()[arg]), description=self.label(arg),
@@ -233,13 +234,23 @@ class WidgetSpec:
         """Display the widget: live in a kernel, the static twin when building the site.
 
         The site build (``make book``) sets ``BOOK_BUILD=1``; readers of the HTML page
-        have no kernel, so they get :meth:`static_twin` there.
+        have no kernel, so they get :meth:`static_twin` there. The PDF build (``make pdf``)
+        sets ``BOOK_BUILD=pdf`` and gets the picture and numbers at the sliders' defaults.
         """
         import os
 
         from IPython.display import display
 
-        display(self.static_twin() if os.environ.get("BOOK_BUILD") == "1" else self.interact())
+        mode = os.environ.get("BOOK_BUILD")
+        if mode == "pdf":   # a printed page: the default position's picture and numbers
+            from IPython.display import Image
+
+            numbers, png = self.render()
+            display(Image(png))
+            print("  ".join(f"{k} = {_fmt(v)}" for k, v in numbers.items())
+                  + "   (at the sliders' defaults; interactive on the web site and in JupyterLab)")
+            return
+        display(self.static_twin() if mode == "1" else self.interact())
 
 
 _MATHTEXT_PARSER = None
