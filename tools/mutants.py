@@ -584,7 +584,8 @@ def render_table(results: dict, mutants: list[Mutant], chapters_of: dict[str, st
             same = all(r.get("same_outputs") for r in runs.values() if r.get("reached"))
             verdict = "**SURVIVED**" + (": same printed outputs (equivalent?)" if same else "")
         # an equation a chapter defines is shown by its number (a role), never by its label
-        labels = ", ".join(_code(lab) if status == "no chapter" else f"{{eq}}`{lab}`" for lab in m.target.labels)
+        labels = ", ".join(_code(lab) if status == "no chapter" else f"{{eq}}`{lab}`"
+                           for lab in m.target.labels)
         before, after = m.description[1:-1].split("` -> `", 1)
         rows.append(f"| {labels} | {_code(m.target.name)} | {m.op}: {_code(before)} -> {_code(after)} "
                     f"| {verdict.replace(chr(10), ' ')} |")

@@ -59,7 +59,8 @@ CONTRAST = r"""
 @pytest.mark.parametrize("mode", ["light", "dark"])
 def test_text_contrast_meets_wcag_aa(browser, site_url, pages, mode):
     browser.send("Page.enable")
-    browser.send("Emulation.setDeviceMetricsOverride", width=1280, height=900, deviceScaleFactor=1, mobile=False)
+    browser.send("Emulation.setDeviceMetricsOverride", width=1280, height=900, deviceScaleFactor=1,
+                 mobile=False)
     browser.send("Page.navigate", url=f"{site_url}/{pages[0].name}")
     browser.wait_for("document.readyState === 'complete'", 60, "the first page")
     browser.eval(f"localStorage.setItem('theme', '{mode}'); localStorage.setItem('mode', '{mode}'); true")
