@@ -4,7 +4,7 @@ One small module per topic; chapters import from here and never redefine a funct
 
 - :mod:`companion.validation` -- the input-checking convention every public function uses.
 - :mod:`companion.utils` -- ``set_seed``, and the switches ``scaled`` (train longer) and ``default_device``.
-- :mod:`companion.distributions` -- Monte Carlo, KL, Jensen, change of variables (chapter 1, the probability toolkit).
+- :mod:`companion.distributions` -- Monte Carlo, KL, Jensen, change of variables (chapter 1).
 - :mod:`companion.plotting`, :mod:`companion.widgets` -- figure style; ``WidgetSpec``, the one
   mechanism behind live sliders, kernel-free static twins, widget benchmarks and corner tests.
 - :mod:`companion.vae`, :mod:`companion.gan`, :mod:`companion.flows`, :mod:`companion.diffusion`,

@@ -23,7 +23,8 @@ CONTRAST = r"""
 (() => {
   const parse = (c) => { const m = c.match(/rgba?\(([^)]+)\)/); if (!m) return null;
     const v = m[1].split(',').map(Number); return [v[0], v[1], v[2], v.length > 3 ? v[3] : 1]; };
-  const lum = ([r, g, b]) => { const f = (x) => { x /= 255; return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; };
+  const lin = (x) => { x /= 255; return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; };
+  const lum = ([r, g, b]) => { const f = lin;
     return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
   const background = (e) => { let layers = [];
     for (let n = e; n; n = n.parentElement) { const c = parse(getComputedStyle(n).backgroundColor);
@@ -33,7 +34,8 @@ CONTRAST = r"""
     return bg; };
   const out = [];
   const seen = new Set();
-  const selector = 'article p, article li, article td, article th, article pre, article code, article .caption-text, '
+  const selector = 'article p, article li, article td, article th, article pre, article code, '
+    + 'article .caption-text, '
     + 'article .widget-label, article .widget-html-content, article .widget-readout, article dt, article dd';
   for (const e of document.querySelectorAll(selector)) {
     if (e.closest('mjx-container, .MathJax')) continue;
