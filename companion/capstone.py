@@ -472,7 +472,7 @@ def draw_samples(trained: dict, n: int, *, seed: int = 0) -> torch.Tensor:
 def _held_out_log_likelihood(trained: dict, test: torch.Tensor, c: CapstoneConfig, seed: int):
     family, model = trained["family"], trained["model"]
     if family == "GAN":
-        return "none", "none: a GAN defines no density"
+        return "none", "none: a GAN defines no tractable density"
     if family == "flow":
         return -Fl.negative_log_likelihood(model, test.float()), "exact (change of variables)"
     if family == "VAE":
@@ -597,7 +597,7 @@ def render_results(summary: Sequence[dict], config: CapstoneConfig | None = None
     """The summary as a Markdown table, with the settings it was computed with in a caption line.
 
     Example:
-        >>> s = [{"family": "GAN", "n_seeds": 2, "log_likelihood_kind": "none: a GAN defines no density",
+        >>> s = [{"family": "GAN", "n_seeds": 2, "log_likelihood_kind": "none: a GAN defines no tractable density",
         ...       **{f"{k}_{w}": ("none" if k == "log_likelihood" else 0.5) for k in _NUMERIC
         ...          for w in ("mean", "std")}}]
         >>> print(render_results(s).splitlines()[2][:40].replace("\u00a0", " "))  # no-break space

@@ -109,8 +109,9 @@ class KernelInclude(LiteralInclude):
         pyobject = self.options.get("pyobject")
         _, filename = self.env.relfn2path(self.arguments[0])
         path = Path(filename)
-        if not pyobject or path.parent.name != "companion" or self.options.get("lines"):
-            return super().run()
+        selects = {"lines", "start-at", "start-after", "end-at", "end-before"} & set(self.options)
+        if not pyobject or path.parent.name != "companion" or selects:
+            return super().run()   # an explicit excerpt is shown as chosen
         self.env.note_dependency(str(path))
         try:
             kept, dropped = kernel_lines(path.read_text(encoding="utf-8"), pyobject)
