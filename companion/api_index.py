@@ -11,8 +11,8 @@ __all__ = ["MODULES", "public_api", "chapter_usage", "api_index_html", "rest_to_
 
 #: The modules of the package, in the book's order.
 MODULES = ["distributions", "validation", "utils", "plotting", "widgets", "metrics", "families",
-           "vae", "gan", "gan_theory", "flows", "diffusion", "diffusion_theory",
-           "flow_matching", "guidance", "guidance_remedies", "capstone"]
+           "vae", "vae_theory", "gan", "gan_theory", "flows", "autoregressive", "diffusion",
+           "diffusion_theory", "flow_matching", "guidance", "guidance_remedies", "capstone"]
 
 
 def public_api() -> list[dict]:
@@ -68,7 +68,7 @@ _REST_ROLE = re.compile(r":(?:func|class|meth|mod|data|attr|obj|exc):`~?([^`]+)`
 
 
 def rest_to_myst(text: str) -> str:
-    """A docstring's reST (``code``, :math:`x`, :func:`f`, ``eq-label``) as MyST Markdown.
+    """A docstring's reST (``code``, :math:`x`, :func:`f`, an equation label) as MyST Markdown.
 
     ``eq-...`` labels become ``{eq}`` roles, so the reader sees the equation's number, not
     its label; maths becomes ``$...$``; cross-reference roles become code.
