@@ -597,7 +597,7 @@ def render_results(summary: Sequence[dict], config: CapstoneConfig | None = None
     """The summary as a Markdown table, with the settings it was computed with in a caption line.
 
     Example:
-        >>> s = [{"family": "GAN", "n_seeds": 2, "log_likelihood_kind": "none: a GAN defines no tractable density",
+        >>> s = [{"family": "GAN", "n_seeds": 2, "log_likelihood_kind": "none: no tractable density",
         ...       **{f"{k}_{w}": ("none" if k == "log_likelihood" else 0.5) for k in _NUMERIC
         ...          for w in ("mean", "std")}}]
         >>> print(render_results(s).splitlines()[2][:40].replace("\u00a0", " "))  # no-break space

@@ -1051,6 +1051,140 @@ case("gan_theory.dirac_gan_view", "shape", "lr", lambda: GT.dirac_gan_view(np.on
 case("gan_theory.dirac_gan_view", "nan", "gamma", lambda: GT.dirac_gan_view(0.1, NAN))
 case("gan_theory.dirac_gan_view", "range", "gamma", lambda: GT.dirac_gan_view(0.1, -0.5))
 
+# ------------------------------------------------------------------- autoregressive
+AR = importlib.import_module("companion.autoregressive")
+_LEVELS = torch.tensor([[0.0, 2.0], [1.0, 3.0]], dtype=torch.float64)
+_LOG_PI = torch.log(torch.full((2, 4), 0.25, dtype=torch.float64))
+
+
+def _ar_flow(kind: str = "maf") -> Fl.Flow:
+    return AR.make_autoregressive_flow(2, n_layers=1, kind=kind, hidden=(4,)).double()
+
+
+case("autoregressive.made_masks", "shape", "order", lambda: AR.made_masks([[0, 1]]))
+case("autoregressive.made_masks", "nan", "order", lambda: AR.made_masks([0.0, NAN]))
+case("autoregressive.made_masks", "range", "order", lambda: AR.made_masks([0, 2]))
+case("autoregressive.made_masks", "range", "hidden", lambda: AR.made_masks([0, 1], hidden=[0]))
+case("autoregressive.made_masks", "range", "n_params", lambda: AR.made_masks([0, 1], n_params=0))
+case("autoregressive.MADE", "shape", "x", lambda: AR.MADE([0, 1], hidden=[4])(torch.zeros(3, 3)))
+case("autoregressive.MADE", "shape", "hidden", lambda: AR.MADE([0, 1], hidden=[]), TypeError)
+case("autoregressive.MADE", "nan", "order", lambda: AR.MADE([NAN, 0.0]))
+case("autoregressive.MADE", "range", "order", lambda: AR.MADE([0]))
+case("autoregressive.MaskedAffineAutoregressive", "shape", "order",
+     lambda: AR.MaskedAffineAutoregressive(3, [0, 1]))
+case("autoregressive.MaskedAffineAutoregressive", "shape", "z",
+     lambda: AR.MaskedAffineAutoregressive(2)(torch.zeros(3, 3)))
+case("autoregressive.MaskedAffineAutoregressive", "nan", "x",
+     lambda: AR.MaskedAffineAutoregressive(2).double().inverse(nan_at(X2)))
+case("autoregressive.MaskedAffineAutoregressive", "nan", "scale_bound",
+     lambda: AR.MaskedAffineAutoregressive(2, scale_bound=NAN))
+case("autoregressive.MaskedAffineAutoregressive", "range", "kind",
+     lambda: AR.MaskedAffineAutoregressive(2, kind="naf"))
+case("autoregressive.MaskedAffineAutoregressive", "range", "dim", lambda: AR.MaskedAffineAutoregressive(1))
+case("autoregressive.LogitTransform", "shape", "x", lambda: AR.LogitTransform(2).inverse(torch.zeros(3, 3)))
+case("autoregressive.LogitTransform", "nan", "y", lambda: AR.LogitTransform(2)(nan_at(X2)))
+case("autoregressive.LogitTransform", "nan", "lam", lambda: AR.LogitTransform(2, lam=NAN))
+case("autoregressive.LogitTransform", "range", "x",
+     lambda: AR.LogitTransform(2).inverse(torch.full((1, 2), 1.5, dtype=torch.float64)))
+case("autoregressive.LogitTransform", "range", "lam", lambda: AR.LogitTransform(2, lam=0.5))
+case("autoregressive.make_autoregressive_flow", "shape", "dim",
+     lambda: AR.make_autoregressive_flow(np.zeros(2)), TypeError)
+case("autoregressive.make_autoregressive_flow", "nan", "n_layers",
+     lambda: AR.make_autoregressive_flow(2, NAN), TypeError)
+case("autoregressive.make_autoregressive_flow", "range", "kind",
+     lambda: AR.make_autoregressive_flow(kind="nice"))
+case("autoregressive.make_autoregressive_flow", "range", "n_layers",
+     lambda: AR.make_autoregressive_flow(n_layers=0))
+case("autoregressive.network_evaluations", "shape", "x",
+     lambda: AR.network_evaluations(_ar_flow(), torch.zeros(3, 3, dtype=torch.float64)))
+case("autoregressive.network_evaluations", "nan", "x", lambda: AR.network_evaluations(_ar_flow(), nan_at(X2)))
+case("autoregressive.network_evaluations", "range", "flow",
+     lambda: AR.network_evaluations(Fl.make_flow(n_layers=1).double(), X2))
+case("autoregressive.network_evaluations", "range", "x",
+     lambda: AR.network_evaluations(_ar_flow("iaf"), torch.zeros(0, 2, dtype=torch.float64)))
+case("autoregressive.dequantize", "shape", "x", lambda: AR.dequantize(torch.zeros(3)))
+case("autoregressive.dequantize", "nan", "x", lambda: AR.dequantize(nan_at(_LEVELS)))
+case("autoregressive.dequantize", "range", "x", lambda: AR.dequantize(_LEVELS + 0.5))
+case("autoregressive.dequantized_log_likelihood", "shape", "x",
+     lambda: AR.dequantized_log_likelihood(lambda y: -(y**2).sum(-1), torch.zeros(2, 4, dtype=torch.float64)))
+case("autoregressive.dequantized_log_likelihood", "nan", "x",
+     lambda: AR.dequantized_log_likelihood(lambda y: -(y**2).sum(-1), nan_at(_LEVELS)))
+case("autoregressive.dequantized_log_likelihood", "range", "n_nodes",
+     lambda: AR.dequantized_log_likelihood(lambda y: -(y**2).sum(-1), _LEVELS, n_nodes=0))
+case("autoregressive.dequantized_log_likelihood", "range", "x",
+     lambda: AR.dequantized_log_likelihood(lambda y: -(y**2).sum(-1), _LEVELS + 0.25))
+case("autoregressive.bits_per_dim", "shape", "dim", lambda: AR.bits_per_dim(-1.0, np.ones(2)), TypeError)
+case("autoregressive.bits_per_dim", "nan", "log_prob", lambda: AR.bits_per_dim(NAN, 2))
+case("autoregressive.bits_per_dim", "range", "scale", lambda: AR.bits_per_dim(-1.0, 2, scale=-1.0))
+case("autoregressive.bits_per_dim", "range", "log_prob", lambda: AR.bits_per_dim(np.zeros(0), 2))
+case("autoregressive.fit_pixel_categorical", "shape", "x", lambda: AR.fit_pixel_categorical(np.zeros(3), 4))
+case("autoregressive.fit_pixel_categorical", "nan", "x", lambda: AR.fit_pixel_categorical(nan_at(_LEVELS), 4))
+case("autoregressive.fit_pixel_categorical", "nan", "smoothing",
+     lambda: AR.fit_pixel_categorical(_LEVELS, 4, smoothing=NAN))
+case("autoregressive.fit_pixel_categorical", "range", "x", lambda: AR.fit_pixel_categorical(_LEVELS, 3))
+case("autoregressive.fit_pixel_categorical", "range", "n_levels",
+     lambda: AR.fit_pixel_categorical(_LEVELS, 1))
+case("autoregressive.categorical_log_prob", "shape", "x",
+     lambda: AR.categorical_log_prob(torch.zeros(2, 3, dtype=torch.float64), _LOG_PI))
+case("autoregressive.categorical_log_prob", "shape", "log_probs",
+     lambda: AR.categorical_log_prob(_LEVELS, _LOG_PI[0]))
+case("autoregressive.categorical_log_prob", "nan", "log_probs",
+     lambda: AR.categorical_log_prob(_LEVELS, nan_at(_LOG_PI)))
+case("autoregressive.categorical_log_prob", "range", "x",
+     lambda: AR.categorical_log_prob(-_LEVELS - 1, _LOG_PI))
+case("autoregressive.categorical_log_prob", "range", "log_probs",
+     lambda: AR.categorical_log_prob(_LEVELS, _LOG_PI + 1.0))
+case("autoregressive.gaussian_comb_log_prob", "shape", "x",
+     lambda: AR.gaussian_comb_log_prob(torch.zeros(2, 3, dtype=torch.float64), _LOG_PI, 1.0))
+case("autoregressive.gaussian_comb_log_prob", "nan", "x",
+     lambda: AR.gaussian_comb_log_prob(nan_at(_LEVELS), _LOG_PI, 1.0))
+case("autoregressive.gaussian_comb_log_prob", "nan", "offset",
+     lambda: AR.gaussian_comb_log_prob(_LEVELS, _LOG_PI, 1.0, offset=NAN))
+case("autoregressive.gaussian_comb_log_prob", "range", "sigma",
+     lambda: AR.gaussian_comb_log_prob(_LEVELS, _LOG_PI, 0.0))
+
+# ------------------------------------------------------------------- vae_theory
+Vt = importlib.import_module("companion.vae_theory")
+_Z2 = torch.zeros(3, 2, dtype=torch.float64)
+case("vae_theory.fit_local_q", "shape", "mu", lambda: Vt.fit_local_q(X2, lgm().log_likelihood, _Z2, _Z2))
+case("vae_theory.fit_local_q", "nan", "x", lambda: Vt.fit_local_q(nan_at(X2), lgm().log_likelihood, _Z2, _Z2))
+case("vae_theory.fit_local_q", "range", "n_samples",
+     lambda: Vt.fit_local_q(X2[:3], lgm().log_likelihood, _Z2, _Z2, n_samples=2))
+case("vae_theory.mean_field_optimum", "shape", "x", lambda: Vt.mean_field_optimum(lgm(), np.zeros((2, 3))))
+case("vae_theory.mean_field_optimum", "nan", "x",
+     lambda: Vt.mean_field_optimum(lgm(), nan_at(np.zeros((2, 2)))))
+case("vae_theory.mean_field_optimum", "range", "x", lambda: Vt.mean_field_optimum(lgm(), np.zeros((0, 2))))
+case("vae_theory.inference_gaps", "shape", "log_px",
+     lambda: Vt.inference_gaps(np.zeros(3), np.zeros(2), np.zeros(3)))
+case("vae_theory.inference_gaps", "nan", "elbo_best",
+     lambda: Vt.inference_gaps(np.zeros(3), np.array([0.0, NAN, 0.0]), np.zeros(3)))
+case("vae_theory.inference_gaps", "range", "log_px",
+     lambda: Vt.inference_gaps(np.zeros(1), np.zeros(1), np.zeros(1)))
+case("vae_theory.aggregate_posterior_log_prob", "shape", "z",
+     lambda: Vt.aggregate_posterior_log_prob(torch.zeros(4, 3, dtype=torch.float64), _Z2, _Z2))
+case("vae_theory.aggregate_posterior_log_prob", "nan", "mu",
+     lambda: Vt.aggregate_posterior_log_prob(X2, nan_at(_Z2), _Z2))
+case("vae_theory.aggregate_posterior_log_prob", "range", "mu",
+     lambda: Vt.aggregate_posterior_log_prob(X2, _Z2[:0], _Z2[:0]))
+case("vae_theory.elbo_surgery", "shape", "mu", lambda: Vt.elbo_surgery(torch.zeros(3), torch.zeros(3)))
+case("vae_theory.elbo_surgery", "nan", "log_var", lambda: Vt.elbo_surgery(_Z2, nan_at(_Z2)))
+case("vae_theory.elbo_surgery", "range", "n_samples", lambda: Vt.elbo_surgery(_Z2, _Z2, n_samples=1))
+case("vae_theory.rate_per_unit", "shape", "mu and log_var", lambda: Vt.rate_per_unit(_Z2, X2))
+case("vae_theory.rate_per_unit", "nan", "log_var", lambda: Vt.rate_per_unit(_Z2, nan_at(_Z2)))
+case("vae_theory.rate_per_unit", "range", "mu", lambda: Vt.rate_per_unit(_Z2[:0], _Z2[:0]))
+case("vae_theory.kl_warmup", "shape", "step", lambda: Vt.kl_warmup(np.zeros(2), 10), TypeError)
+case("vae_theory.kl_warmup", "nan", "step", lambda: Vt.kl_warmup(NAN, 10), TypeError)
+case("vae_theory.kl_warmup", "range", "warmup_steps", lambda: Vt.kl_warmup(3, -1))
+case("vae_theory.free_bits_kl", "shape", "mu", lambda: Vt.free_bits_kl(torch.zeros(3), torch.zeros(3), 0.5))
+case("vae_theory.free_bits_kl", "nan", "free_bits", lambda: Vt.free_bits_kl(_Z2, _Z2, NAN))
+case("vae_theory.free_bits_kl", "range", "free_bits", lambda: Vt.free_bits_kl(_Z2, _Z2, -0.1))
+case("vae_theory.train_vae_remedied", "shape", "data",
+     lambda: Vt.train_vae_remedied(vae(), torch.zeros(4, 3, dtype=torch.float64)))
+case("vae_theory.train_vae_remedied", "nan", "free_bits",
+     lambda: Vt.train_vae_remedied(vae(), X2, free_bits=NAN))
+case("vae_theory.train_vae_remedied", "range", "warmup_steps",
+     lambda: Vt.train_vae_remedied(vae(), X2, warmup_steps=-1))
+
 EXEMPT: dict[str, str] = {
     "gan_theory.dirac_widget_spec": "takes no arguments",
     "validation.is_torch": "a predicate that answers for every object; there is no bad input",
