@@ -79,7 +79,8 @@ FAMILY_MAP: dict[str, dict[str, Cell]] = {
         "objective": Cell("a min-max game between generator and discriminator", _G, "eq-gan-value"),
         "tool": Cell("divergence minimisation: at the best discriminator, a JS divergence "
                      "(the non-saturating generator follows "
-                     "$\\KL(p_g \\Vert p_{\\text{data}})$ minus twice JS, Arjovsky and Bottou)", _G, "eq-v-star"),
+                     "$\\KL(p_g \\Vert p_{\\text{data}})$ minus twice JS, Arjovsky and Bottou)",
+                     _G, "eq-v-star"),
         "likelihood": Cell("none: the discriminator only estimates a density ratio", _G, "eq-d-star"),
         "sampling": Cell("one generator pass", _G, "eq-gan-value"),
         "latent": Cell("yes: noise $z$, but no encoder", _G, "eq-gan-value"),
