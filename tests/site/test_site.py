@@ -210,3 +210,47 @@ def test_dark_mode_pages_and_figures(browser, site_url, pages):
                               ".map(i => i.src)")
         assert not broken, f"{page.name}: images that did not load: {broken}"
         browser.screenshot(SCREENSHOTS / f"{page.stem}-dark.png")
+
+
+class _ProseText(HTMLParser):
+    """Text of a page outside maths, code, scripts and styles: what a reader sees as prose."""
+
+    SKIP_TAGS = {"script", "style", "pre", "code", "textarea", "svg"}
+    VOID = {"br", "img", "input", "hr", "meta", "link", "col", "area", "base", "embed", "source", "wbr"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack: list[bool] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.VOID:
+            return
+        classes = (dict(attrs).get("class") or "").split()
+        skip = tag in self.SKIP_TAGS or "math" in classes or (self.stack and self.stack[-1])
+        self.stack.append(bool(skip))
+
+    def handle_endtag(self, tag):
+        if tag not in self.VOID and self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        if not (self.stack and self.stack[-1]):
+            self.text.append(data)
+
+
+RAW_TEX = re.compile(r"\\(?:mu|sigma|Sigma|operatorname|frac|tfrac|mathcal|mathbb|nabla|alpha|bar|beta|"
+                     r"epsilon|theta|sum|log|top|big|Big|left|right|KL|E_|abar|dd|cdot|sqrt)(?![A-Za-z])")
+
+
+def test_no_raw_tex_in_the_prose(pages):
+    """A ``$`` that Markdown did not pair (a line that starts with ``+`` inside an inline formula
+    becomes a list item, for example) leaves TeX source in the text: none may reach a reader."""
+    found = []
+    for page in pages:
+        parser = _ProseText()
+        parser.feed(page.read_text(encoding="utf-8"))
+        text = " ".join(parser.text)
+        for m in RAW_TEX.finditer(text):
+            found.append(f"{page.name}: ...{text[max(0, m.start() - 50):m.end() + 30]!r}")
+    assert not found, "raw TeX in the rendered prose:\n" + "\n".join(found[:30])
