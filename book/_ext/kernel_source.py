@@ -67,7 +67,24 @@ def kernel_lines(source: str, qualname: str) -> tuple[list[str], int]:
 
     Returns the kept lines and how many statements were dropped. Docstrings and checks are
     removed in every function of a class too (a class is shown with its methods' kernels).
+    Where dropping the checks at every depth would leave code that does not parse (a branch
+    that was only checks, next to an ``else``), only the top-level checks go; failing that,
+    only the docstrings.
     """
+    import textwrap
+
+    for depth in ("deep", "top", "docstrings"):
+        kept, dropped = _kernel_lines(source, qualname, depth)
+        try:
+            ast.parse(textwrap.dedent("\n".join(kept)))
+            return kept, dropped
+        except SyntaxError:
+            continue
+    return source.splitlines()[_find(ast.parse(source), qualname).lineno - 1:
+                               _find(ast.parse(source), qualname).end_lineno], 0
+
+
+def _kernel_lines(source: str, qualname: str, depth: str) -> tuple[list[str], int]:
     tree = ast.parse(source)
     target = _find(tree, qualname)
     lines = source.splitlines()
@@ -88,10 +105,27 @@ def kernel_lines(source: str, qualname: str) -> tuple[list[str], int]:
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
                     and isinstance(first.value.value, str):
                 drop_stmt(first)
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            for stmt in body:
-                if _is_argument_check(stmt):
+        # argument checks at any depth of a function: its body, loops, branches, with-blocks
+        for field in ("body", "orelse", "finalbody"):
+            stmts = getattr(node, field, None)
+            if isinstance(node, ast.ClassDef) or not isinstance(stmts, list) or depth == "docstrings":
+                continue
+            if depth == "top" and not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for stmt in stmts:
+                if isinstance(stmt, ast.stmt) and _is_argument_check(stmt):
                     drop_stmt(stmt)
+    # a loop or a block whose whole body was checks goes too (no empty `for` left behind)
+    changed = depth == "deep"
+    while changed:
+        changed = False
+        for node in ast.walk(target):
+            body = getattr(node, "body", None)
+            if (isinstance(node, (ast.For, ast.While, ast.If, ast.With)) and node.lineno - 1 not in drop
+                    and body and all(set(range(b.lineno - 1, b.end_lineno)) <= drop for b in body)
+                    and not getattr(node, "orelse", None)):
+                drop_stmt(node)
+                changed = True
     start = min([d.lineno for d in getattr(target, "decorator_list", [])] + [target.lineno]) - 1
     kept = [line for i, line in enumerate(lines[start:target.end_lineno], start) if i not in drop]
     return kept, dropped

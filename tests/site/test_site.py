@@ -254,3 +254,62 @@ def test_no_raw_tex_in_the_prose(pages):
         for m in RAW_TEX.finditer(text):
             found.append(f"{page.name}: ...{text[max(0, m.start() - 50):m.end() + 30]!r}")
     assert not found, "raw TeX in the rendered prose:\n" + "\n".join(found[:30])
+
+
+def _blocks(source: str, marker: str) -> list[str]:
+    """The text of each ``<div class="... marker ...">`` block (nested divs included)."""
+    out = []
+    for m in re.finditer(rf'<div class="[^"]*\b{marker}\b[^"]*"', source):
+        depth, i = 0, m.start()
+        for tag in re.finditer(r"<(/?)div\b", source[m.start():]):
+            depth += -1 if tag.group(1) else 1
+            if depth == 0:
+                i = m.start() + tag.end()
+                break
+        out.append(re.sub(r"<[^>]+>", "", source[m.start():i]))
+    return out
+
+
+def test_quoted_companion_code_is_the_kernel(pages):
+    """Issue 17, item 2: the chapters quote the mathematics of a function, not its docstring or
+    its argument checks (book/_ext/kernel_source.py), with a link to the API index."""
+    n, bad = 0, []
+    for page in pages:
+        source = page.read_text(encoding="utf-8")
+        for block in _blocks(source, "kernel-source-container"):
+            n += 1
+            if '"""' in block or "&quot;&quot;&quot;" in block or re.search(r"\braise \w+Error\(", block) \
+                    or re.search(r"^\s*_?check_\w+\(", block, re.M):
+                bad.append(f"{page.name}: {block.strip()[:80]!r}")
+        assert source.count("kernel-source-container") == source.count('href="api.html#companion-'), page.name
+    assert n > 40, f"only {n} quoted functions found"
+    assert not bad, "quoted code with a docstring or argument checks:\n" + "\n".join(bad)
+
+
+def test_figures_have_alt_text_not_a_file_name(pages):
+    """Issue 17, item 6: a figure's alt text describes it (companion.plotting writes it), it is not
+    the PNG's hash."""
+    bad, n = [], 0
+    for page in pages:
+        for alt, src in re.findall(r'<img alt="([^"]*)"[^>]*src="([^"]*_images/[^"]+\.png)"',
+                                   page.read_text(encoding="utf-8")):
+            n += 1
+            if alt.endswith(".png") or not alt.startswith("Figure"):
+                bad.append(f"{page.name}: {src.rsplit('/', 1)[-1][:16]}... alt={alt[:40]!r}")
+    assert n > 30, f"only {n} figures found"
+    assert not bad, "figures without a description:\n" + "\n".join(bad)
+
+
+def test_no_label_name_in_outputs_or_prose(pages):
+    """Issue 17, item 8: no ``eq-...`` label reaches a reader: not in the prose, not in a printed
+    output (comments in the code may cite labels)."""
+    found = []
+    for page in pages:
+        source = page.read_text(encoding="utf-8")
+        parser = _ProseText()
+        parser.feed(source)
+        texts = [" ".join(parser.text), *_blocks(source, "cell_output")]
+        for text in texts:
+            found += [f"{page.name}: {m.group()}"
+                      for m in re.finditer(r"(?<![\w#-])eq-[a-z0-9]+(?:-[a-z0-9]+)*", text)]
+    assert not found, "label names on the pages:\n" + "\n".join(sorted(set(found)))
