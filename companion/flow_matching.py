@@ -353,7 +353,9 @@ def velocity_to_x1(v: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor, path: st
 
 
 def velocity_to_eps(v: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor, path: str) -> torch.Tensor:
-    r"""The source ("noise") prediction :math:`\hat\epsilon = \hat x_0` from a velocity, ``eq-fm-conversions``.
+    r"""The source ("noise") prediction :math:`\hat\epsilon = \hat x_0` from a velocity.
+
+    Equation ``eq-fm-conversions``.
 
     .. math:: \hat\epsilon = \frac{\dot\alpha_t x_t - \alpha_t v}{D_t}
 
