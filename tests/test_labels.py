@@ -88,14 +88,30 @@ def book_pages() -> dict[str, list[tuple[str, str, str]]]:
     return pages
 
 
+def figure_names() -> dict[str, list[str]]:
+    """``{name: [where]}`` of the figures named in code cells' metadata (``mystnb.figure.name``,
+    which MyST-NB makes a numbered figure that ``{numref}`` can cite)."""
+    names: dict[str, list[str]] = defaultdict(list)
+    for name in toc_files():
+        nb = BOOK / f"{name}.ipynb"
+        if nb.exists():
+            for i, cell in enumerate(json.loads(nb.read_text())["cells"]):
+                figure = (cell.get("metadata", {}).get("mystnb") or {}).get("figure") or {}
+                if figure.get("name"):
+                    names[figure["name"]].append(f"book/{nb.name}:cell {i}")
+    return names
+
+
 def book_definitions() -> dict[str, list[str]]:
-    """``{label: [where it is defined]}`` over the whole book."""
+    """``{label: [where it is defined]}`` over the whole book (figure names included)."""
     defs: dict[str, list[str]] = defaultdict(list)
     for cells in book_pages().values():
         for where, kind, text in cells:
             if kind == "markdown":
                 for label in defined_labels(text):
                     defs[label].append(where)
+    for name, places in figure_names().items():
+        defs[name] += places
     return defs
 
 
