@@ -313,3 +313,22 @@ def test_no_label_name_in_outputs_or_prose(pages):
             found += [f"{page.name}: {m.group()}"
                       for m in re.finditer(r"(?<![\w#-])eq-[a-z0-9]+(?:-[a-z0-9]+)*", text)]
     assert not found, "label names on the pages:\n" + "\n".join(sorted(set(found)))
+
+
+def test_every_figure_has_a_number_and_a_caption(pages):
+    """Issue 17, item 6: each figure of the chapters is a numbered figure with a caption (the cell's
+    ``mystnb.figure`` metadata), and the text cites each by its number (``{numref}``)."""
+    bare, n = [], 0
+    for page in pages:
+        source = page.read_text(encoding="utf-8")
+        for m in re.finditer(r'<img [^>]*src="[^"]*_images/[^"]+\.png"', source):
+            n += 1
+            opened, closed = source.rfind("<figure", 0, m.start()), source.rfind("</figure>", 0, m.start())
+            if opened <= closed or "<figcaption" not in source[m.start():source.find("</figure>", m.start())]:
+                bare.append(f"{page.name}: {m.group()[:90]}")
+            else:
+                ident = re.search(r'id="([^"]+)"', source[opened:m.start()])
+                if ident and f'href="#{ident.group(1)}"' not in source:
+                    bare.append(f"{page.name}: figure {ident.group(1)} is not cited in the text")
+    assert n > 30, f"only {n} figures found"
+    assert not bare, "figures without a number and caption, or not cited:\n" + "\n".join(bare)
