@@ -1084,12 +1084,43 @@ def sampling_steps_view(steps: int, eta: float, *, table: dict, reference: torch
     ax_q.set_xscale("log")
     ax_q.set_yscale("log")
     ax_q.minorticks_off()  # minor ticks of log axes cost ~30 ms per redraw in the live widget
+    _readable_log_yaxis(ax_q, [v[1] for v in table.values()])
     all_steps = sorted({k[0] for k in table})
     ax_q.set_xticks(all_steps, labels=[str(s) for s in all_steps])
     ax_q.set_xlabel("network evaluations")
     ax_q.set_title("energy distance to held-out data", fontsize=9)
     ax_q.legend(fontsize=8)
     return {"energy distance": float(ed)}, fig
+
+
+def _readable_log_yaxis(ax, values) -> None:
+    """Give the logarithmic y-axis of a widget at least two tick labels at every slider position.
+
+    With its minor ticks off (they are slow to redraw), a log axis spanning less than a decade
+    showed one label, or none. The limits become the nearest 1, 2 or 5 times a power of ten
+    around ``values`` (every number the widget can plot, so they stay put as the sliders move;
+    with room for the markers); the ticks fall at 1, 2 and 5 times each power of ten (each power
+    only, beyond two decades), so both limits carry a label, written as a plain number.
+    """
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    positive = [float(v) for v in values if math.isfinite(float(v)) and float(v) > 0.0]
+    if not positive:
+        return
+
+    def nice(v: float, up: bool) -> float:
+        k = math.floor(math.log10(v))
+        ladder = [m * 10.0**e for e in (k - 1, k, k + 1) for m in (1.0, 2.0, 5.0)]
+        if up:
+            return min(t for t in ladder if t >= v * (1 - 1e-9))
+        return max(t for t in ladder if t <= v * (1 + 1e-9))
+
+    lo, hi = nice(min(positive) / 1.15, up=False), nice(max(positive) * 1.15, up=True)
+    decades = math.log10(hi / lo)
+    ax.set_ylim(lo, hi)
+    ax.yaxis.set_major_locator(LogLocator(base=10.0, subs=(1.0, 2.0, 5.0) if decades <= 2 else (1.0,),
+                                          numticks=3 * math.ceil(decades) + 3))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
 
 
 def noising_widget_spec(T: int = 100, n: int = 1000, seed: int = 0):

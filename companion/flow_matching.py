@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 import torch
 
-from .diffusion import _check_gmm, ring_gmm, timestep_embedding
+from .diffusion import _check_gmm, _readable_log_yaxis, ring_gmm, timestep_embedding
 from .plotting import new_figure
 from .validation import check_array, check_choice, check_int, check_same_shape, check_scalar
 
@@ -962,6 +962,7 @@ def sampling_view(path: str, method: str, steps: int, *, table: dict, reference:
     ax_q.set_xscale("log")
     ax_q.set_yscale("log")
     ax_q.minorticks_off()  # minor ticks of log axes cost ~30 ms per redraw
+    _readable_log_yaxis(ax_q, [v[2] for v in table.values()])  # the whole table: fixed limits
     ax_q.set_xticks(all_steps, labels=[str(s) for s in all_steps])
     ax_q.set_xlabel("solver steps")
     ax_q.set_title("energy distance to held-out data", fontsize=9)

@@ -783,7 +783,7 @@ def flow_1d_view(shift: float, scale: float, bend: float):
         (``"mass with Jacobian"``, 1 up to grid error, by equation ``eq-cov-1d``) and of
         :math:`p_Z(z)` alone (``"mass without Jacobian"``), and the log-Jacobian
         :math:`\log|dz/dx|` at the centre ``x = shift``. ``fig`` shows both curves and
-        the Jacobian factor :math:`|dz/dx|` (clipped to the plot).
+        the Jacobian factor :math:`|dz/dx|`, each whole (the y-axis reaches above the highest).
 
     Example:
         >>> numbers, fig = flow_1d_view(0.0, 2.0, 0.0)
@@ -806,17 +806,27 @@ def flow_1d_view(shift: float, scale: float, bend: float):
         "log|dz/dx| at x = shift": float(flow_1d_inverse(np.array([shift]), shift, scale, bend)[1][0]),
     }
     view = np.abs(x) <= 5.0
-    fig, ax = _fast_figure(width=4.8, height=2.6)
-    ax.plot(x[view], density[view], label="p_Z(z) |dz/dx|")
-    ax.plot(x[view], base[view], ls="--", label="p_Z(z) alone")
-    ax.plot(x[view], np.exp(log_jac[view]), ls=":", label="Jacobian |dz/dx|")
-    top = max(1.0, float(density[view].max()) * 1.05)
+    curves = {"p_Z(z) |dz/dx|": (density[view], "-"), "p_Z(z) alone": (base[view], "--"),
+              "Jacobian |dz/dx|": (np.exp(log_jac[view]), ":")}
+    # Every curve whole, with room above it: a curve cut off at the top edge ran into the title.
+    # The key sits below the axes, where no curve can pass behind it.
+    fig, ax = _fast_figure(width=4.8, height=2.6 + _FLOW_1D_KEY_HEIGHT)
+    fig.subplots_adjust(bottom=(0.45 + _FLOW_1D_KEY_HEIGHT) / (2.6 + _FLOW_1D_KEY_HEIGHT))
+    for label, (y, ls) in curves.items():
+        ax.plot(x[view], y, ls=ls, label=label)
+    top = _FLOW_1D_HEADROOM * max(float(y.max()) for y, _ in curves.values())
     ax.set(xlim=(-5, 5), ylim=(0, top), xlabel="x")
     ax.locator_params(nbins=5)
-    ax.legend(fontsize=8, loc="upper left")
+    box = ax.get_position()
+    ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=((box.x0 + box.x1) / 2, 0.0),
+              bbox_transform=fig.transFigure, ncol=3, columnspacing=1.2, handlelength=1.8, frameon=False)
     ax.set_title(f"mass {numbers['mass with Jacobian']:.3f} with Jacobian, "
                  f"{numbers['mass without Jacobian']:.3f} without", fontsize=9)
     return numbers, fig
+
+
+#: Height (inches) added below the 1-D flow's axes for its key, and the room above its highest curve.
+_FLOW_1D_KEY_HEIGHT, _FLOW_1D_HEADROOM = 0.3, 1.08
 
 
 def flow_layers_view(states: Sequence[ArrayLike], layer: int):

@@ -197,6 +197,7 @@ class WidgetSpec:
         static page shows the precomputed result with no kernel and no network.
         """
         import ipywidgets
+        from ipywidgets.widgets.widget_string import HTMLStyle
 
         self.render()  # lay the figure out at the default position, as the live widget does
         names = list(self.sliders)
@@ -211,20 +212,25 @@ class WidgetSpec:
                                value=values.index(self.defaults()[arg]), description=self.label(arg),
                                style=_CONTROL_STYLE, layout=_control_layout(), **extra)
 
+        # One layout and one text style shared by every position: a widget left to make its own
+        # stores them in the page as models of about a kilobyte each, three or four per position.
+        # flex-start: a VBox stretches its children to its width, which blurs the picture
+        picture = ipywidgets.Layout(align_self="flex-start", max_width="100%")
+        plain, text_style = ipywidgets.Layout(), HTMLStyle()
+
         def leaf(values: dict):
             numbers, png = self.render(values, dpi=dpi)
             text = "&nbsp;&nbsp;".join(f"{k} = {_fmt(v)}" for k, v in numbers.items())
-            # flex-start: a VBox stretches its children to its width, which blurs the picture
-            layout = ipywidgets.Layout(align_self="flex-start", max_width="100%")
-            return ipywidgets.VBox([ipywidgets.Image(value=_palette_png(png), format="png", layout=layout),
-                                    ipywidgets.HTML(f"<code>{text}</code>")])
+            return ipywidgets.VBox([ipywidgets.Image(value=_palette_png(png), format="png", layout=picture),
+                                    ipywidgets.HTML(f"<code>{text}</code>", layout=plain, style=text_style)],
+                                   layout=plain)
 
         def build(level: int, fixed: dict):
             if level == len(names):
                 return leaf(fixed)
             arg = names[level]
             children = [build(level + 1, {**fixed, arg: v}) for v in self.values(arg)]
-            stack = ipywidgets.Stack(children, selected_index=sliders[arg].index)
+            stack = ipywidgets.Stack(children, selected_index=sliders[arg].index, layout=plain)
             ipywidgets.jslink((sliders[arg], "index"), (stack, "selected_index"))
             return stack
 
@@ -345,18 +351,41 @@ def kl_two_gaussians_view(mu_q: float, sigma_q: float, mu_p: float = 0.0, sigma_
         "KL(q||p)": float(kl_normal(mu_q, sigma_q**2, mu_p, sigma_p**2)),
         "KL(p||q)": float(kl_normal(mu_p, sigma_p**2, mu_q, sigma_q**2)),
     }
-    lo = min(mu_q - 4 * sigma_q, mu_p - 4 * sigma_p)
-    hi = max(mu_q + 4 * sigma_q, mu_p + 4 * sigma_p)
+    # The same axes at every slider position (a moving slider must not rescale the picture):
+    # limits from the whole grid of KL_SLIDERS, widened only for a q off that grid.
+    (lo, hi), top = _kl_limits(mu_p, sigma_p)
+    lo, hi = min(lo, mu_q - _KL_SPAN * sigma_q), max(hi, mu_q + _KL_SPAN * sigma_q)
+    top = max(top, _KL_HEADROOM / (sigma_q * np.sqrt(2 * np.pi)))
     x = np.linspace(lo, hi, 400)
     fig, ax = new_figure(height=2.6)
     ax.plot(x, np.exp(normal_log_prob(x, mu_p, sigma_p**2)), label=r"$p$")
     ax.plot(x, np.exp(normal_log_prob(x, mu_q, sigma_q**2)), label=r"$q$")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(0.0, top)
     ax.set_title(
         f"KL(q||p) = {numbers['KL(q||p)']:.3f}    KL(p||q) = {numbers['KL(p||q)']:.3f}"
     )
     ax.set_xlabel("$x$")
-    ax.legend()
+    ax.legend(loc="upper right")  # not "best": the legend would hop between positions
     return numbers, fig
+
+
+#: Standard deviations of each density shown on either side of its mean.
+_KL_SPAN = 3.0
+#: Room above the highest density any slider position draws.
+_KL_HEADROOM = 1.05
+
+
+def _kl_limits(mu_p: float, sigma_p: float) -> tuple[tuple[float, float], float]:
+    """``((x_lo, x_hi), y_top)`` of :func:`kl_two_gaussians_view` for every position of
+    :data:`KL_SLIDERS`: each density within ``_KL_SPAN`` standard deviations of its mean, and
+    the highest density any position draws (the narrowest one's peak) with some headroom."""
+    grid = WidgetSpec("kl", kl_two_gaussians_view, KL_SLIDERS)
+    mus, sigmas = np.array(grid.values("mu_q")), np.array(grid.values("sigma_q"))
+    lo = min(float(mus.min() - _KL_SPAN * sigmas.max()), mu_p - _KL_SPAN * sigma_p)
+    hi = max(float(mus.max() + _KL_SPAN * sigmas.max()), mu_p + _KL_SPAN * sigma_p)
+    narrowest = min(float(sigmas.min()), sigma_p)
+    return (lo, hi), _KL_HEADROOM / (narrowest * np.sqrt(2 * np.pi))
 
 
 def kl_widget_spec() -> WidgetSpec:

@@ -396,6 +396,26 @@ def test_flow_1d_view_mass_and_corners():
         assert numbers["log|dz/dx| at x = shift"] == pytest.approx(expected, abs=1e-12)
 
 
+def test_flow_1d_view_keeps_every_curve_clear_of_the_title_and_the_key():
+    """Issue 17, item 13: at some positions the Jacobian curve ran off the top of the axes into the title."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    spec = Fl.flow_1d_widget_spec()
+    for values in spec.grid():
+        _, fig = spec.callback(**values)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        (ax,) = fig.axes
+        frame, title = ax.get_window_extent(renderer), ax.title.get_window_extent(renderer)
+        key, axis = ax.get_legend().get_window_extent(renderer), ax.xaxis.get_tightbbox(renderer)
+        assert title.y0 >= frame.y1 and not key.overlaps(frame) and not key.overlaps(axis), values
+        assert 0 <= key.x0 and key.x1 <= fig.bbox.width and key.y0 >= 0, values  # the key is in the picture
+        for line in ax.get_lines():
+            drawn = line.get_window_extent(renderer)  # the whole curve, as if nothing were clipped
+            assert drawn.y1 < frame.y1 - 3 and not drawn.overlaps(title), (values, line.get_label())
+
+
 def test_flow_1d_rejects_bad_input():
     with pytest.raises(ValueError, match="bend: expected > -1"):
         Fl.flow_1d_inverse(np.zeros(2), 0.0, 1.0, -1.0)

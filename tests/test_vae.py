@@ -501,6 +501,24 @@ def test_widget_specs_at_every_corner():
     # Latency is measured by `make bench` (benchmarks/run.py), not by a timed test.
 
 
+def test_widget_static_twin_is_light_and_keeps_the_positions_the_chapter_uses():
+    """Issue 17, item 14: vae.html weighed 3.2 MB, nearly all of it the widget's static twin (one
+    picture per slider position, 16 x 12 of them, each with its own layout models)."""
+    import json
+
+    from ipywidgets.embed import dependency_state
+
+    (spec,) = V.widget_specs()
+    betas, dims = spec.values("beta"), spec.values("latent_dim")
+    # the chapter shows beta = 1 and 6 with twelve units, and with just the active ones at beta = 6
+    assert {1.0, 6.0} <= set(betas) and dims == list(range(1, 13)) and spec.defaults()["beta"] == 1.0
+    assert spec.callback(beta=6.0, latent_dim=12)[0]["active units"] in dims
+    collapsed = [spec.callback(beta=b, latent_dim=12)[0]["collapsed units"] for b in betas]
+    assert collapsed[0] == 0 and len(set(collapsed)) >= 4  # the grid still walks through the collapse
+    page = len(json.dumps(dependency_state(spec.static_twin(), drop_defaults=False)))  # as the page stores it
+    assert page < 1.1e6, f"the static twin adds {page / 1e6:.2f} MB to the page"
+
+
 def test_beta_vae_view_rejects_bad_input():
     with pytest.raises(ValueError, match="beta: expected > 0"):
         V.beta_vae_view(-1.0, 2, eigenvalues=np.ones(3), obs_var=0.1)

@@ -18,6 +18,28 @@ def test_kl_view_at_every_corner_of_its_sliders():
         assert len(lines) == 2 and all(np.isfinite(line.get_ydata()).all() for line in lines)
 
 
+def test_kl_view_keeps_its_axes_at_every_slider_position():
+    """Issue 17, item 13: moving a slider of the KL widget rescaled its axes, so the picture jumped."""
+    from companion.widgets import kl_widget_spec
+
+    spec = kl_widget_spec()
+    limits = set()
+    for values in spec.grid():
+        _, fig = spec.callback(**values)
+        (ax,) = fig.axes
+        (lo, hi), (bottom, top) = ax.get_xlim(), ax.get_ylim()
+        limits.add((float(lo), float(hi), float(bottom), float(top)))
+        for line in ax.get_lines():  # each density whole: below the top, gone to ~0 at both ends
+            y = line.get_ydata()
+            assert y.max() < top and max(y[0], y[-1]) < 0.02 * top, (values, line.get_label())
+    assert len(limits) == 1, f"{len(limits)} different axis limits over the slider grid: {sorted(limits)[:3]}"
+    # off the grid (a chapter may call the view directly) the axes still hold the whole of q
+    _, fig = kl_two_gaussians_view(9.0, 0.1)
+    ax = fig.axes[0]
+    highest = max(line.get_ydata().max() for line in ax.get_lines())
+    assert ax.get_xlim()[1] >= 9.3 and ax.get_ylim()[1] > highest
+
+
 def test_kl_view_numbers_match_closed_form():
     numbers, _ = kl_two_gaussians_view(1.0, 0.5)
     assert numbers["KL(q||p)"] == pytest.approx(-np.log(0.5) + (0.25 + 1.0) / 2 - 0.5)
@@ -135,6 +157,35 @@ def test_static_twin_precomputes_every_position_as_compact_natural_size_pictures
     assert len(image.value) < len(spec.render({"a": 3, "kind": "down"})[1])
 
 
+def test_static_twin_positions_share_their_layout_and_style_models():
+    """Issue 17, item 14: every position of a static twin carried three layouts and a text style
+    of its own, each a model of about a kilobyte in the page's widget state."""
+    import json
+
+    from ipywidgets.embed import dependency_state
+
+    from companion.plotting import new_figure
+    from companion.widgets import WidgetSpec
+
+    def view(a):
+        fig, ax = new_figure(width=1.5, height=1.0)
+        ax.plot([0, 1], [0, a])
+        return {"a": a}, fig
+
+    def page_models(n_positions):
+        twin = WidgetSpec("tiny", view, {"a": (1, n_positions, 1, 1)}).static_twin()
+        state = dependency_state(twin, drop_defaults=False)  # as the page stores it
+        pictures = sum(len(b["data"]) for m in state.values() for b in m.get("buffers", []))
+        return ({name: sum(m["model_name"] == name for m in state.values())
+                 for name in ("LayoutModel", "HTMLStyleModel")},
+                len(state), len(json.dumps(state)) - pictures)
+
+    (few, n_few, bytes_few), (many, n_many, bytes_many) = page_models(2), page_models(6)
+    assert few == many, (few, many)  # shared: as many layouts and styles whatever the grid
+    assert n_many - n_few == 4 * 3  # a position is a box, its picture and its numbers
+    assert (bytes_many - bytes_few) / 4 < 2500  # bytes a position adds to the page besides its picture
+
+
 def test_displayed_figures_are_twice_as_sharp_and_carry_their_description():
     import io
 
@@ -150,6 +201,55 @@ def test_displayed_figures_are_twice_as_sharp_and_carry_their_description():
         assert im.info["Description"] == "Figure. Panel: a title; x: t; y: nats."
     with Image.open(io.BytesIO(figure_png(fig))) as im:
         assert im.size[0] == meta["width"]
+
+
+def _log_axis_tables(eds):
+    """Synthetic precomputed tables for the two widgets with a logarithmic energy-distance axis."""
+    import torch
+
+    from companion import diffusion, flow_matching
+
+    gen = torch.Generator().manual_seed(0)
+    points = lambda *shape: torch.randn(*shape, generator=gen, dtype=torch.float64)  # noqa: E731
+    steps, etas = diffusion.SAMPLING_SLIDERS["steps"][1], diffusion.SAMPLING_SLIDERS["eta"][1]
+    ddim_keys = [(s, e) for s in steps for e in etas]
+    fm_keys = [(p, m, s) for p in flow_matching.PATHS for m in flow_matching.METHODS
+               for s in flow_matching.SAMPLING_SLIDERS["steps"][1]]
+    ed = lambda i, n: float(np.geomspace(*eds, n)[i])  # noqa: E731
+    return {
+        "diffusion": (diffusion.sampling_steps_view,
+                      {k: (points(50, 2), ed(i, len(ddim_keys))) for i, k in enumerate(ddim_keys)}),
+        "flow_matching": (flow_matching.sampling_view,
+                          {k: (points(k[2] + 1, 5, 2), points(50, 2), ed(i, len(fm_keys)))
+                           for i, k in enumerate(fm_keys)}),
+    }
+
+
+@pytest.mark.parametrize("eds", [(0.03, 0.08), (0.04, 0.38), (0.002, 0.9)],
+                         ids=["in-a-decade", "across-0.1", "wide"])
+@pytest.mark.parametrize("widget", ["diffusion", "flow_matching"])
+def test_log_axis_widgets_label_at_least_two_ticks_at_every_position(widget, eds):
+    """Issue 17, item 13: with its minor ticks off, the energy-distance axis (logarithmic) of the
+    sampling widgets showed a single tick label (or none) when the numbers spanned under a decade."""
+    import torch
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    view, table = _log_axis_tables(eds)[widget]
+    reference = torch.zeros(40, 2, dtype=torch.float64)
+    limits = set()
+    for key in table:
+        _, fig = view(*key, table=table, reference=reference)
+        FigureCanvasAgg(fig).draw()
+        ax = fig.axes[1]
+        assert ax.get_yscale() == "log"
+        lo, hi = ax.get_ylim()
+        labels = [t.label1.get_text() for t in ax.yaxis.get_major_ticks() + ax.yaxis.get_minor_ticks()
+                  if t.label1.get_visible() and t.label1.get_text()
+                  and lo * (1 - 1e-9) <= t.get_loc() <= hi * (1 + 1e-9)]
+        assert len(labels) >= 2, (widget, key, labels, (lo, hi))
+        assert lo < eds[0] and eds[1] < hi  # every number of the table in view
+        limits.add((lo, hi))
+    assert len(limits) == 1, limits  # and the axis stays put as the sliders move
 
 
 def test_every_control_is_labelled_in_words():
