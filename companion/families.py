@@ -90,7 +90,8 @@ FAMILY_MAP: dict[str, dict[str, Cell]] = {
         "objective": Cell("maximise the exact log-likelihood", _F, "eq-flow-nll"),
         "tool": Cell("change of variables with a tractable Jacobian", _F, "eq-cov-nd"),
         "likelihood": Cell("yes, exact", _F, "eq-flow-logprob"),
-        "sampling": Cell("one pass through the layers", _F, "eq-affine-coupling"),
+        "sampling": Cell("one pass through coupling layers (an autoregressive MAF needs one "
+                         "pass per dimension)", _F, "eq-affine-coupling"),
         "latent": Cell("yes: same dimension as the data, an exact bijection", _F, "eq-cov-nd"),
         "stability": Cell("stable (maximum likelihood); limited by invertible layers",
                           _F, "eq-coupling-logdet"),
