@@ -132,8 +132,9 @@ def _kernel_lines(source: str, qualname: str, depth: str) -> tuple[list[str], in
 
 
 def _api_anchor(path: Path, qualname: str) -> str:
-    module = path.stem
-    return f"companion.{module}.{qualname.split('.')[0]}"
+    """The API index's anchor for ``qualname``: its own row when it is public, else its module's."""
+    module, name = path.stem, qualname.split(".")[0]
+    return f"companion.{module}" if name.startswith("_") else f"companion.{module}.{name}"
 
 
 class KernelInclude(LiteralInclude):
