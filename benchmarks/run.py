@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import diffusion_reference as DR  # noqa: E402
 from toc_notebooks import toc_notebooks  # noqa: E402
 
-CHAPTER_MODULES = ["widgets", "vae", "gan", "flows", "diffusion", "flow_matching", "guidance", "capstone"]
+CHAPTER_MODULES = ["toolkit", "vae", "gan", "flows", "diffusion", "flow_matching", "guidance", "capstone"]
 SECTIONS = ["chapters", "widgets", "references", "flows-zuko", "diffusion-reference",
             "flow-matching-reference", "training", "builds"]
 DEFAULT_SECTIONS = [name for name in SECTIONS if name != "builds"]
@@ -92,7 +92,7 @@ def bench_widgets() -> list[dict]:
     rows = []
     for name in CHAPTER_MODULES:
         try:
-            module = importlib.import_module(f"companion.{name}")
+            module = importlib.import_module(f"companion.views.{name}")
         except ImportError:
             continue
         factory = getattr(module, "widget_specs", None)

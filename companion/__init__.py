@@ -18,7 +18,7 @@ The chapter modules import torch and matplotlib, so they are imported on demand
 """
 
 from . import distributions, utils, validation
-from .utils import set_seed
+from .utils import set_seed, start_chapter
 
-__all__ = ["distributions", "utils", "validation", "set_seed"]
+__all__ = ["distributions", "utils", "validation", "set_seed", "start_chapter"]
 __version__ = "0.1.0"

@@ -19,7 +19,7 @@ from pathlib import Path
 from .validation import check_choice
 
 __all__ = ["Cell", "FAMILIES", "PROPERTIES", "CHAPTER_FILES", "FAMILY_MAP", "family_cell",
-           "linked_labels", "render_family_map", "notebook_labels", "widget_specs"]
+           "linked_labels", "render_family_map", "notebook_labels"]
 
 
 @dataclass(frozen=True)
@@ -241,8 +241,3 @@ def notebook_labels(path: str | Path) -> set[str]:
         for pattern in (_SECTION_LABEL, _EQ_LABEL, _MATH_LABEL):
             labels.update(pattern.findall(src))
     return labels
-
-
-def widget_specs() -> list:
-    """The family map has no widget: an empty list, for the benchmarks' uniform interface."""
-    return []

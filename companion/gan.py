@@ -20,7 +20,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .plotting import new_figure
 from .validation import (
     ArrayLike,
     check_array,
@@ -32,32 +31,11 @@ from .validation import (
     check_scalar,
     is_torch,
 )
-from .widgets import WidgetSpec
 
-__all__ = [
-    "ring_centers",
-    "ring_of_gaussians",
-    "discriminator_loss",
-    "generator_loss",
-    "generator_loss_grad",
-    "optimal_discriminator",
-    "gan_value",
-    "js_divergence",
-    "wasserstein_critic_loss",
-    "gradient_penalty",
-    "mode_coverage",
-    "Generator",
-    "Discriminator",
-    "train_gan",
-    "GANRun",
-    "LOSS_SLIDERS",
-    "generator_loss_view",
-    "DYNAMICS_SETTINGS",
-    "dynamics_runs",
-    "training_dynamics_view",
-    "loss_widget_spec",
-    "widget_specs",
-]
+__all__ = ["ring_centers", "ring_of_gaussians", "discriminator_loss", "generator_loss",
+           "generator_loss_grad", "optimal_discriminator", "gan_value", "js_divergence",
+           "wasserstein_critic_loss", "gradient_penalty", "mode_coverage", "Generator",
+           "Discriminator", "train_gan", "GANRun"]
 
 GENERATOR_LOSSES = ("non_saturating", "saturating")
 
@@ -680,166 +658,27 @@ def train_gan(
     return GANRun(G, D, history, settings)
 
 
-# --------------------------------------------------------------------------- widgets
-
-#: Slider range ``name: (min, max, step, default)`` for :func:`generator_loss_view`.
-LOSS_SLIDERS = {"logit": (-10.0, 10.0, 0.5, -4.0)}
-
-
-def generator_loss_view(logit: float):
-    r"""Both generator losses and their gradients at one discriminator logit on a fake.
-
-    Args:
-        logit: the discriminator's logit :math:`l` on a generated sample;
-            :math:`D = \sigma(l)`.
-
-    Returns:
-        ``(numbers, fig)``: ``numbers`` has ``D``, the two losses (equations
-        ``eq-gen-saturating``, ``eq-gen-non-saturating``) and their derivatives in
-        :math:`l` (equation ``eq-gen-grads``); ``fig`` plots them against the logit.
-
-    Example:
-        >>> numbers, fig = generator_loss_view(0.0)
-        >>> numbers["D"], numbers["dL_sat/dl"], numbers["dL_ns/dl"]
-        (0.5, -0.5, -0.5)
-    """
-    logit = check_scalar(logit, "logit")
-    lo, hi = LOSS_SLIDERS["logit"][:2]
-    grid = np.linspace(lo, hi, 201)
-    point = np.array([logit])
-    numbers = {
-        "D": float(_sigmoid(point)[0]),
-        "L_sat": float(generator_loss(point, "saturating")),
-        "L_ns": float(generator_loss(point, "non_saturating")),
-        "dL_sat/dl": float(generator_loss_grad(point, "saturating")[0]),
-        "dL_ns/dl": float(generator_loss_grad(point, "non_saturating")[0]),
-    }
-    fig, (ax_l, ax_g) = new_figure(2, height=2.6, width=7.0)
-    for kind, label, color in (("saturating", r"saturating $\log(1-D)$", "C0"),
-                               ("non_saturating", r"non-saturating $-\log D$", "C1")):
-        loss = -_softplus(grid) if kind == "saturating" else _softplus(-grid)
-        ax_l.plot(grid, loss, color=color, label=label)
-        ax_g.semilogy(grid, np.abs(generator_loss_grad(grid, kind)), color=color)
-    ax_l.plot([logit, logit], [numbers["L_sat"], numbers["L_ns"]], "ko", ms=4)
-    ax_g.plot([logit, logit], [abs(numbers["dL_sat/dl"]), abs(numbers["dL_ns/dl"])], "ko", ms=4)
-    ax_l.set_xlabel("discriminator logit $l$ on a fake")
-    ax_l.set_title(f"loss (D = {numbers['D']:.3g})")
-    ax_l.legend(fontsize=8)
-    ax_g.set_xlabel("discriminator logit $l$ on a fake")
-    ax_g.set_title(r"$|\partial \mathcal{L}_G / \partial l|$")
-    ax_g.set_ylim(1e-5, 2.0)
-    ax_g.minorticks_off()  # minor ticks of a log axis cost ~30 ms per redraw in the live widget
-    ax_l.locator_params(axis="x", nbins=5)  # few ticks: each is rebuilt on every slider move
-    ax_g.locator_params(axis="x", nbins=5)
-    return numbers, fig
-
-
-#: The stored runs of the training-dynamics explorer: learning rates of G and D.
-DYNAMICS_SETTINGS = {"lr_g": (1e-3, 5e-3), "lr_d": (2e-4, 1e-3)}
-
-
-def dynamics_runs(data: ArrayLike, *, steps: int = 1000, seed: int = 0, progress: bool = True,
-                  device: str = "cpu", **kwargs) -> dict:
-    """Train one GAN per pair in :data:`DYNAMICS_SETTINGS` (keys ``(lr_g, lr_d)``).
-
-    The remaining keyword arguments go to :func:`train_gan` (defaults: ``hidden=48``,
-    ``batch_size=128``, ``eval_every=100``).
-    """
-    kwargs = {"hidden": 48, "batch_size": 128, "eval_every": 100, **kwargs}
-    return {(lr_g, lr_d): train_gan(data, steps=steps, lr_g=lr_g, lr_d=lr_d, seed=seed, progress=progress,
-                                    device=device, **kwargs)
-            for lr_g in DYNAMICS_SETTINGS["lr_g"] for lr_d in DYNAMICS_SETTINGS["lr_d"]}
-
-
-def training_dynamics_view(
-    runs: dict, lr_g: float, lr_d: float, checkpoint: int, centers: ArrayLike | None = None
-):
-    """Samples of a stored GAN run at one checkpoint, and its mode coverage over training.
-
-    Args:
-        runs: ``{(lr_g, lr_d): GANRun}``, e.g. from :func:`dynamics_runs`.
-        lr_g, lr_d: which run to show.
-        checkpoint: index into the run's history (0 is the initialisation).
-        centers: mode centres to mark (default: :func:`ring_centers`).
-
-    Returns:
-        ``(numbers, fig)`` with the step, modes covered and high-quality fraction at
-        the checkpoint.
-    """
-    if not isinstance(runs, dict) or not runs:
-        raise TypeError(f"runs: expected a non-empty dict of GANRun, got {type(runs).__name__}")
-    if (lr_g, lr_d) not in runs:
-        raise ValueError(f"lr_g and lr_d: no stored run for {(lr_g, lr_d)}; have {sorted(runs)}")
-    h = runs[(lr_g, lr_d)].history
-    checkpoint = check_int(checkpoint, "checkpoint", low=0, high=len(h["step"]) - 1)
-    centers = ring_centers() if centers is None else check_array(centers, "centers", ndim=2)
-    numbers = {"step": h["step"][checkpoint], "modes_covered": h["modes_covered"][checkpoint],
-               "high_quality": h["high_quality"][checkpoint], "max_share": h["max_share"][checkpoint]}
-    fig, (ax_s, ax_m) = new_figure(2, height=2.8, width=7.0)
-    s = h["samples"][checkpoint]
-    ax_s.plot(s[:, 0], s[:, 1], ".", ms=2, alpha=0.4, color="C0", label="G(z)")
-    ax_s.plot(centers[:, 0], centers[:, 1], "x", color="C3", ms=5, label="modes")
-    ax_s.set_xlim(-3, 3)
-    ax_s.set_ylim(-3, 3)
-    ax_s.set_aspect("equal")
-    ax_s.set_title(f"lr_g={lr_g:g}, lr_d={lr_d:g}, step {numbers['step']}", fontsize=9)
-    # One axis for both (a twin axis costs as much as a third panel to draw).
-    ax_m.plot(h["step"], np.asarray(h["modes_covered"]) / len(centers), "o-", ms=3, color="C0",
-              label=f"modes covered / {len(centers)}")
-    ax_m.plot(h["step"], h["high_quality"], "s--", ms=3, color="C1", label="high-quality fraction")
-    ax_m.set_ylim(-0.03, 1.03)
-    ax_m.set_xlabel("step")
-    ax_m.legend(fontsize=7, loc="upper left")
-    ax_m.axvline(numbers["step"], color="k", lw=0.8)
-    return numbers, fig
-
-
-def loss_widget_spec() -> WidgetSpec:
-    """The widget of :func:`generator_loss_view`: one slider, the discriminator's logit on a fake."""
-    return WidgetSpec("gan-generator-losses", generator_loss_view, LOSS_SLIDERS)
-
-
-def widget_specs(runs: dict | None = None, data: ArrayLike | None = None) -> list[WidgetSpec]:
-    """The chapter's widgets: the generator losses, the training-dynamics explorer, and the Dirac GAN.
-
-    Args:
-        runs: stored runs from :func:`dynamics_runs`; trained here (a few seconds each,
-            on ``data`` or a fresh :func:`ring_of_gaussians`) if not given.
-        data: training data for the runs, shape ``(n, 2)``.
-    """
-    if runs is not None and (not isinstance(runs, dict) or not runs):
-        raise TypeError(f"runs: expected a non-empty dict of GANRun, got {runs!r:.40}")
-    if runs is None:
-        data = ring_of_gaussians(5000, rng=1) if data is None else data
-        runs = dynamics_runs(data, progress=False)
-    n_checkpoints = min(len(r.history["step"]) for r in runs.values())
-
-    def dynamics(lr_g: float, lr_d: float, checkpoint: int):
-        return training_dynamics_view(runs, lr_g, lr_d, checkpoint)
-
-    lr_g_values = sorted({k[0] for k in runs})
-    lr_d_values = sorted({k[1] for k in runs})
-    return [
-        loss_widget_spec(),
-        WidgetSpec("gan-training-dynamics", dynamics, {
-            "lr_g": ("options", lr_g_values, lr_g_values[0]),
-            "lr_d": ("options", lr_d_values, lr_d_values[-1]),
-            "checkpoint": (0, n_checkpoints - 1, 1, n_checkpoints - 1),
-        }),
-        dirac_widget_spec(),
-    ]
-
-
 # --------------------------------------------------------------------------- theory (re-exported)
 # The non-saturating objective at D* and the Dirac GAN live in companion.gan_theory (its own
 # __all__ and tests); they are importable from here too, as gan.dirac_gan_simulate etc.
 from .gan_theory import (  # noqa: E402, F401
-    DIRAC_SLIDERS,
     dirac_gan_jacobian,
     dirac_gan_simulate,
     dirac_gan_step_matrix,
     dirac_gan_vector_field,
-    dirac_gan_view,
-    dirac_widget_spec,
     nonsaturating_objective_at_optimum,
 )
+
+# The chapter's widgets live in companion.views.gan (presentation apart from the mathematics);
+# their old names here still resolve, on first use, for readers' code written against them.
+_MOVED_TO_VIEWS = ("LOSS_SLIDERS", "generator_loss_view", "DYNAMICS_SETTINGS", "dynamics_runs",
+                   "training_dynamics_view", "loss_widget_spec", "widget_specs", "DIRAC_SLIDERS",
+                   "dirac_gan_view", "dirac_widget_spec")
+
+
+def __getattr__(name: str):
+    if name in _MOVED_TO_VIEWS:
+        from .views import gan as views
+
+        return getattr(views, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,7 +24,6 @@ import math
 import numpy as np
 import torch
 
-from .plotting import new_figure
 from .validation import (
     ArrayLike,
     check_array,
@@ -35,18 +34,9 @@ from .validation import (
     check_scalar,
     is_torch,
 )
-from .widgets import WidgetSpec
 
-__all__ = [
-    "nonsaturating_objective_at_optimum",
-    "dirac_gan_vector_field",
-    "dirac_gan_jacobian",
-    "dirac_gan_step_matrix",
-    "dirac_gan_simulate",
-    "DIRAC_SLIDERS",
-    "dirac_gan_view",
-    "dirac_widget_spec",
-]
+__all__ = ["nonsaturating_objective_at_optimum", "dirac_gan_vector_field",
+           "dirac_gan_jacobian", "dirac_gan_step_matrix", "dirac_gan_simulate"]
 
 DIRAC_METHODS = ("simultaneous", "alternating")
 
@@ -289,67 +279,15 @@ def dirac_gan_simulate(
     return out
 
 
-# --------------------------------------------------------------------------- widget
-
-#: Sliders ``name: (min, max, step, default)`` of :func:`dirac_gan_view`.
-DIRAC_SLIDERS = {"lr": (0.1, 1.0, 0.1, 0.5), "gamma": (0.0, 1.0, 0.1, 0.0)}
-
-#: The widget's starting point and its simulated time ``lr * steps``.
-DIRAC_START, DIRAC_TIME = (1.0, 1.0), 60.0
+# The chapter's widgets live in companion.views.gan (presentation apart from the mathematics);
+# their old names here still resolve, on first use, for readers' code written against them.
+_MOVED_TO_VIEWS = ("DIRAC_SLIDERS", "DIRAC_START", "DIRAC_TIME", "dirac_gan_view",
+                   "dirac_widget_spec")
 
 
-def dirac_gan_view(lr: float, gamma: float):
-    r"""Simultaneous and alternating gradient play on the Dirac GAN at one learning rate and penalty.
+def __getattr__(name: str):
+    if name in _MOVED_TO_VIEWS:
+        from .views import gan as views
 
-    Both methods start at :data:`DIRAC_START` and run for a simulated time
-    :data:`DIRAC_TIME` (``round(DIRAC_TIME / lr)`` steps), so that small learning rates
-    approach the continuous flow.
-
-    Args:
-        lr: learning rate :math:`h` (> 0).
-        gamma: weight of the R1 penalty (>= 0).
-
-    Returns:
-        ``(numbers, fig)``: ``numbers`` has the spectral radius of each linearised update
-        map (equation ``eq-dirac-maps``; below 1 converges, above 1 spirals out) and the
-        final distance to the equilibrium of each run; ``fig`` shows the two trajectories
-        in the :math:`(\theta, \psi)` plane and their distance to :math:`(0, 0)` per step.
-
-    Example:
-        >>> numbers, fig = dirac_gan_view(0.5, 0.0)
-        >>> round(numbers["radius simultaneous"], 6), round(numbers["radius alternating"], 6)
-        (1.030776, 1.0)
-    """
-    h = check_scalar(lr, "lr", low=0.0, closed=(False, True))
-    gamma = check_scalar(gamma, "gamma", low=0.0)
-    steps = max(1, round(DIRAC_TIME / h))
-    numbers = {}
-    fig, (ax_p, ax_d) = new_figure(2, height=2.8, width=7.0)
-    for method, color in (("simultaneous", "C3"), ("alternating", "C0")):
-        path = dirac_gan_simulate(*DIRAC_START, h, steps, method, gamma)
-        dist = np.hypot(path[:, 0], path[:, 1])
-        eigenvalues = np.linalg.eigvals(dirac_gan_step_matrix(h, method, gamma))
-        numbers[f"radius {method}"] = float(np.abs(eigenvalues).max())
-        numbers[f"final distance {method}"] = float(dist[-1])
-        ax_p.plot(path[:, 0], path[:, 1], color=color, lw=0.8, label=method)
-        ax_d.semilogy(np.arange(steps + 1), np.maximum(dist, 1e-12), color=color, lw=1.0)
-    ax_p.plot([0.0], [0.0], "k*", ms=7)
-    ax_p.plot([DIRAC_START[0]], [DIRAC_START[1]], "ko", ms=3)
-    ax_p.set_xlim(-3, 3)
-    ax_p.set_ylim(-3, 3)
-    ax_p.set_aspect("equal")
-    ax_p.set_xlabel(r"generator $\theta$")
-    ax_p.set_ylabel(r"discriminator $\psi$")
-    ax_p.set_title(f"h = {h:.1f}, gamma = {gamma:.1f}", fontsize=9)
-    ax_p.legend(fontsize=7, loc="lower left")
-    ax_d.set_ylim(1e-6, 1e4)
-    ax_d.minorticks_off()  # minor ticks of a log axis are slow to redraw
-    ax_d.set_xlabel("step")
-    ax_d.set_title("distance to the equilibrium", fontsize=9)
-    ax_d.locator_params(axis="x", nbins=5)
-    return numbers, fig
-
-
-def dirac_widget_spec() -> WidgetSpec:
-    """The widget of :func:`dirac_gan_view`: sliders for the learning rate and the R1 weight."""
-    return WidgetSpec("gan-dirac", dirac_gan_view, DIRAC_SLIDERS)
+        return getattr(views, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

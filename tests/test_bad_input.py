@@ -39,8 +39,15 @@ from companion import plotting as Pl
 from companion import utils as Ut
 from companion import vae as Va
 from companion import validation as Vl
-from companion import widgets as Wd
 from companion.api_index import MODULES
+from companion.views import capstone as Vcapstone
+from companion.views import diffusion as Vdiffusion
+from companion.views import flow_matching as Vflow_matching
+from companion.views import flows as Vflows
+from companion.views import gan as Vgan
+from companion.views import guidance as Vguidance
+from companion.views import toolkit as Vtoolkit
+from companion.views import vae as Vvae
 
 # the out-of-domain case of the 1-D change of variables takes np.log of a negative number on purpose
 pytestmark = pytest.mark.filterwarnings("ignore:invalid value encountered in log:RuntimeWarning")
@@ -108,8 +115,8 @@ def lgm() -> Va.LinearGaussianModel:
 @cache
 def guidance_table() -> dict:
     m = mix()
-    return Gd.precompute_guidance_grid(Gd.MixtureDenoiser(m, AB), m, AB, [0.0, 1.0], n_per_class=2, n_steps=2,
-                                       threshold=-10.0)
+    return Vguidance.precompute_guidance_grid(Gd.MixtureDenoiser(m, AB), m, AB, [0.0, 1.0], n_per_class=2,
+                                              n_steps=2, threshold=-10.0)
 
 
 @cache
@@ -267,15 +274,15 @@ case("vae.linear_vae_optimum", "nan", "beta", lambda: Va.linear_vae_optimum(np.o
 case("vae.linear_vae_optimum", "range", "latent_dim", lambda: Va.linear_vae_optimum(np.ones(2), 1.0, 1.0, 3))
 case("vae.linear_vae_optimum", "range", "eigenvalues",
      lambda: Va.linear_vae_optimum(np.array([1.0, -1.0]), 1.0, 1.0))
-case("vae.beta_vae_view", "shape", "eigenvalues",
-     lambda: Va.beta_vae_view(1.0, 1, eigenvalues=np.ones((2, 2)), obs_var=1.0))
-case("vae.beta_vae_view", "nan", "beta",
-     lambda: Va.beta_vae_view(NAN, 1, eigenvalues=np.ones(2), obs_var=1.0))
-case("vae.beta_vae_view", "range", "latent_dim",
-     lambda: Va.beta_vae_view(1.0, 3, eigenvalues=np.ones(2), obs_var=1.0))
-case("vae.widget_specs", "shape", "eigenvalues", lambda: Va.widget_specs(np.ones((2, 2))))
-case("vae.widget_specs", "nan", "obs_var", lambda: Va.widget_specs(np.ones(2), NAN))
-case("vae.widget_specs", "range", "obs_var", lambda: Va.widget_specs(np.ones(2), -1.0))
+case("views.vae.beta_vae_view", "shape", "eigenvalues",
+     lambda: Vvae.beta_vae_view(1.0, 1, eigenvalues=np.ones((2, 2)), obs_var=1.0))
+case("views.vae.beta_vae_view", "nan", "beta",
+     lambda: Vvae.beta_vae_view(NAN, 1, eigenvalues=np.ones(2), obs_var=1.0))
+case("views.vae.beta_vae_view", "range", "latent_dim",
+     lambda: Vvae.beta_vae_view(1.0, 3, eigenvalues=np.ones(2), obs_var=1.0))
+case("views.vae.widget_specs", "shape", "eigenvalues", lambda: Vvae.widget_specs(np.ones((2, 2))))
+case("views.vae.widget_specs", "nan", "obs_var", lambda: Vvae.widget_specs(np.ones(2), NAN))
+case("views.vae.widget_specs", "range", "obs_var", lambda: Vvae.widget_specs(np.ones(2), -1.0))
 case("vae.load_digits01", "shape", "test_fraction", lambda: Va.load_digits01(np.zeros(2)), TypeError)
 case("vae.load_digits01", "nan", "test_fraction", lambda: Va.load_digits01(NAN))
 case("vae.load_digits01", "range", "test_fraction", lambda: Va.load_digits01(1.0))
@@ -343,20 +350,22 @@ case("gan.train_gan", "nan", "lr_g", lambda: Gn.train_gan(np.zeros((10, 2)), lr_
 case("gan.train_gan", "range", "loss", lambda: Gn.train_gan(np.zeros((10, 2)), loss="hinge"))
 case("gan.train_gan", "shape", "centers",
      lambda: Gn.train_gan(np.zeros((10, 2)), centers=np.zeros((8, 3)), steps=1))
-case("gan.generator_loss_view", "shape", "logit", lambda: Gn.generator_loss_view(np.zeros(2)), TypeError)
-case("gan.generator_loss_view", "nan", "logit", lambda: Gn.generator_loss_view(NAN))
-case("gan.generator_loss_view", "range", "logit", lambda: Gn.generator_loss_view(math.inf))
-case("gan.dynamics_runs", "shape", "data", lambda: Gn.dynamics_runs(np.zeros(10)))
-case("gan.dynamics_runs", "nan", "data", lambda: Gn.dynamics_runs(nan_at(np.zeros((10, 2)))))
-case("gan.dynamics_runs", "range", "steps", lambda: Gn.dynamics_runs(np.zeros((10, 2)), steps=0))
-case("gan.training_dynamics_view", "shape", "centers",
-     lambda: Gn.training_dynamics_view(gan_runs(), 1e-3, 1e-3, 0, centers=np.zeros(8)))
-case("gan.training_dynamics_view", "nan", "lr_g", lambda: Gn.training_dynamics_view(gan_runs(), NAN, 1e-3, 0))
-case("gan.training_dynamics_view", "range", "checkpoint",
-     lambda: Gn.training_dynamics_view(gan_runs(), 1e-3, 1e-3, 1))
-case("gan.widget_specs", "shape", "data", lambda: Gn.widget_specs(None, np.zeros(10)))
-case("gan.widget_specs", "nan", "data", lambda: Gn.widget_specs(None, nan_at(np.zeros((10, 2)))))
-case("gan.widget_specs", "range", "runs", lambda: Gn.widget_specs({}), TypeError)
+case("views.gan.generator_loss_view", "shape", "logit",
+     lambda: Vgan.generator_loss_view(np.zeros(2)), TypeError)
+case("views.gan.generator_loss_view", "nan", "logit", lambda: Vgan.generator_loss_view(NAN))
+case("views.gan.generator_loss_view", "range", "logit", lambda: Vgan.generator_loss_view(math.inf))
+case("views.gan.dynamics_runs", "shape", "data", lambda: Vgan.dynamics_runs(np.zeros(10)))
+case("views.gan.dynamics_runs", "nan", "data", lambda: Vgan.dynamics_runs(nan_at(np.zeros((10, 2)))))
+case("views.gan.dynamics_runs", "range", "steps", lambda: Vgan.dynamics_runs(np.zeros((10, 2)), steps=0))
+case("views.gan.training_dynamics_view", "shape", "centers",
+     lambda: Vgan.training_dynamics_view(gan_runs(), 1e-3, 1e-3, 0, centers=np.zeros(8)))
+case("views.gan.training_dynamics_view", "nan", "lr_g",
+     lambda: Vgan.training_dynamics_view(gan_runs(), NAN, 1e-3, 0))
+case("views.gan.training_dynamics_view", "range", "checkpoint",
+     lambda: Vgan.training_dynamics_view(gan_runs(), 1e-3, 1e-3, 1))
+case("views.gan.widget_specs", "shape", "data", lambda: Vgan.widget_specs(None, np.zeros(10)))
+case("views.gan.widget_specs", "nan", "data", lambda: Vgan.widget_specs(None, nan_at(np.zeros((10, 2)))))
+case("views.gan.widget_specs", "range", "runs", lambda: Vgan.widget_specs({}), TypeError)
 
 # ------------------------------------------------------------------- flows
 for _s in ("sample_two_moons", "sample_checkerboard"):
@@ -436,16 +445,20 @@ for _f1, _a1 in (("flow_1d_inverse", "x"), ("flow_1d_forward", "z")):
          lambda f=_f1: getattr(Fl, f)(np.zeros(2), 0.0, np.ones(2), 0.0), TypeError)
     case(f"flows.{_f1}", "nan", _a1, lambda f=_f1: getattr(Fl, f)(np.array([NAN]), 0.0, 1.0, 0.0))
     case(f"flows.{_f1}", "range", "bend", lambda f=_f1: getattr(Fl, f)(np.zeros(2), 0.0, 1.0, -1.0))
-case("flows.flow_1d_view", "shape", "shift", lambda: Fl.flow_1d_view(np.zeros(2), 1.0, 0.0), TypeError)
-case("flows.flow_1d_view", "nan", "scale", lambda: Fl.flow_1d_view(0.0, NAN, 0.0))
-case("flows.flow_1d_view", "range", "scale", lambda: Fl.flow_1d_view(0.0, -1.0, 0.0))
-case("flows.flow_layers_view", "shape", "states", lambda: Fl.flow_layers_view([np.zeros((3, 3))], 0))
-case("flows.flow_layers_view", "nan", "states", lambda: Fl.flow_layers_view([nan_at(np.zeros((3, 2)))], 0))
-case("flows.flow_layers_view", "range", "layer", lambda: Fl.flow_layers_view([np.zeros((3, 2))], 1))
-case("flows.widget_specs", "shape", "flow",
-     lambda: Fl.widget_specs(Fl.make_flow(dim=3, n_layers=1, hidden=4)))
-case("flows.widget_specs", "nan", "n_points", lambda: Fl.widget_specs(flow(), n_points=NAN), TypeError)
-case("flows.widget_specs", "range", "n_points", lambda: Fl.widget_specs(flow(), n_points=0))
+case("views.flows.flow_1d_view", "shape", "shift",
+     lambda: Vflows.flow_1d_view(np.zeros(2), 1.0, 0.0), TypeError)
+case("views.flows.flow_1d_view", "nan", "scale", lambda: Vflows.flow_1d_view(0.0, NAN, 0.0))
+case("views.flows.flow_1d_view", "range", "scale", lambda: Vflows.flow_1d_view(0.0, -1.0, 0.0))
+case("views.flows.flow_layers_view", "shape", "states",
+     lambda: Vflows.flow_layers_view([np.zeros((3, 3))], 0))
+case("views.flows.flow_layers_view", "nan", "states",
+     lambda: Vflows.flow_layers_view([nan_at(np.zeros((3, 2)))], 0))
+case("views.flows.flow_layers_view", "range", "layer", lambda: Vflows.flow_layers_view([np.zeros((3, 2))], 1))
+case("views.flows.widget_specs", "shape", "flow",
+     lambda: Vflows.widget_specs(Fl.make_flow(dim=3, n_layers=1, hidden=4)))
+case("views.flows.widget_specs", "nan", "n_points",
+     lambda: Vflows.widget_specs(flow(), n_points=NAN), TypeError)
+case("views.flows.widget_specs", "range", "n_points", lambda: Vflows.widget_specs(flow(), n_points=0))
 
 # ------------------------------------------------------------------- diffusion
 case("diffusion.linear_beta_schedule", "shape", "T", lambda: Df.linear_beta_schedule(np.zeros(2)), TypeError)
@@ -538,31 +551,34 @@ case("diffusion.beta_schedule", "shape", "T", lambda: Df.beta_schedule("linear",
 case("diffusion.beta_schedule", "nan", "name", lambda: Df.beta_schedule(NAN, 10))
 case("diffusion.beta_schedule", "range", "name", lambda: Df.beta_schedule("quadratic", 10))
 _SCHED = {"linear": AB}
-case("diffusion.noised_data_view", "shape", "x0",
-     lambda: Df.noised_data_view(0, "linear", x0=torch.zeros(4, 3), eps=torch.zeros(4, 3), schedules=_SCHED))
-case("diffusion.noised_data_view", "nan", "eps",
-     lambda: Df.noised_data_view(0, "linear", x0=X2, eps=nan_at(X2), schedules=_SCHED))
-case("diffusion.noised_data_view", "range", "t",
-     lambda: Df.noised_data_view(10, "linear", x0=X2, eps=X2, schedules=_SCHED))
+case("views.diffusion.noised_data_view", "shape", "x0",
+     lambda: Vdiffusion.noised_data_view(0, "linear", x0=torch.zeros(4, 3), eps=torch.zeros(4, 3),
+                                         schedules=_SCHED))
+case("views.diffusion.noised_data_view", "nan", "eps",
+     lambda: Vdiffusion.noised_data_view(0, "linear", x0=X2, eps=nan_at(X2), schedules=_SCHED))
+case("views.diffusion.noised_data_view", "range", "t",
+     lambda: Vdiffusion.noised_data_view(10, "linear", x0=X2, eps=X2, schedules=_SCHED))
 _TABLE = {(2, 0.0): (X2, 0.0)}
-case("diffusion.sampling_steps_view", "shape", "reference",
-     lambda: Df.sampling_steps_view(2, 0.0, table=_TABLE, reference=torch.zeros(4, 3)))
-case("diffusion.sampling_steps_view", "nan", "eta",
-     lambda: Df.sampling_steps_view(2, NAN, table=_TABLE, reference=X2))
-case("diffusion.sampling_steps_view", "range", "steps and eta",
-     lambda: Df.sampling_steps_view(3, 0.0, table=_TABLE, reference=X2))
-case("diffusion.noising_widget_spec", "shape", "T", lambda: Df.noising_widget_spec(np.zeros(2)), TypeError)
-case("diffusion.noising_widget_spec", "nan", "n", lambda: Df.noising_widget_spec(n=NAN), TypeError)
-case("diffusion.noising_widget_spec", "range", "T", lambda: Df.noising_widget_spec(T=5))
-case("diffusion.sampling_widget_spec", "shape", "reference",
-     lambda: Df.sampling_widget_spec(ZERO_EPS, AB, torch.zeros(4, 3)))
-case("diffusion.sampling_widget_spec", "nan", "reference",
-     lambda: Df.sampling_widget_spec(ZERO_EPS, AB, nan_at(X2)))
-case("diffusion.sampling_widget_spec", "range", "alphas_cumprod",
-     lambda: Df.sampling_widget_spec(ZERO_EPS, AB + 1.0, X2))
-case("diffusion.widget_specs", "shape", "T", lambda: Df.widget_specs(T=np.zeros(2)), TypeError)
-case("diffusion.widget_specs", "nan", "n", lambda: Df.widget_specs(n=NAN), TypeError)
-case("diffusion.widget_specs", "range", "T", lambda: Df.widget_specs(T=10))
+case("views.diffusion.sampling_steps_view", "shape", "reference",
+     lambda: Vdiffusion.sampling_steps_view(2, 0.0, table=_TABLE, reference=torch.zeros(4, 3)))
+case("views.diffusion.sampling_steps_view", "nan", "eta",
+     lambda: Vdiffusion.sampling_steps_view(2, NAN, table=_TABLE, reference=X2))
+case("views.diffusion.sampling_steps_view", "range", "steps and eta",
+     lambda: Vdiffusion.sampling_steps_view(3, 0.0, table=_TABLE, reference=X2))
+case("views.diffusion.noising_widget_spec", "shape", "T",
+     lambda: Vdiffusion.noising_widget_spec(np.zeros(2)), TypeError)
+case("views.diffusion.noising_widget_spec", "nan", "n",
+     lambda: Vdiffusion.noising_widget_spec(n=NAN), TypeError)
+case("views.diffusion.noising_widget_spec", "range", "T", lambda: Vdiffusion.noising_widget_spec(T=5))
+case("views.diffusion.sampling_widget_spec", "shape", "reference",
+     lambda: Vdiffusion.sampling_widget_spec(ZERO_EPS, AB, torch.zeros(4, 3)))
+case("views.diffusion.sampling_widget_spec", "nan", "reference",
+     lambda: Vdiffusion.sampling_widget_spec(ZERO_EPS, AB, nan_at(X2)))
+case("views.diffusion.sampling_widget_spec", "range", "alphas_cumprod",
+     lambda: Vdiffusion.sampling_widget_spec(ZERO_EPS, AB + 1.0, X2))
+case("views.diffusion.widget_specs", "shape", "T", lambda: Vdiffusion.widget_specs(T=np.zeros(2)), TypeError)
+case("views.diffusion.widget_specs", "nan", "n", lambda: Vdiffusion.widget_specs(n=NAN), TypeError)
+case("views.diffusion.widget_specs", "range", "T", lambda: Vdiffusion.widget_specs(T=10))
 
 # ------------------------------------------------------------------- flow matching
 _TF = torch.full((4,), 0.5, dtype=torch.float64)
@@ -649,23 +665,24 @@ case("flow_matching.cfg_velocity", "nan", "scale", lambda: FM.cfg_velocity(X2, X
 case("flow_matching.cfg_velocity", "nan", "v_cond", lambda: FM.cfg_velocity(X2, nan_at(X2), 1.0))
 case("flow_matching.cfg_velocity", "range", "scale", lambda: FM.cfg_velocity(X2, X2, math.inf))
 _FM_TABLE = {("linear", "euler", 1): (torch.zeros(2, 4, 2), X2, 0.0)}
-case("flow_matching.sampling_view", "shape", "reference",
-     lambda: FM.sampling_view("linear", "euler", 1, table=_FM_TABLE, reference=torch.zeros(4, 3)))
-case("flow_matching.sampling_view", "nan", "reference",
-     lambda: FM.sampling_view("linear", "euler", 1, table=_FM_TABLE, reference=nan_at(X2)))
-case("flow_matching.sampling_view", "range", "path, method and steps",
-     lambda: FM.sampling_view("linear", "euler", 3, table=_FM_TABLE, reference=X2))
+case("views.flow_matching.sampling_view", "shape", "reference",
+     lambda: Vflow_matching.sampling_view("linear", "euler", 1, table=_FM_TABLE, reference=torch.zeros(4, 3)))
+case("views.flow_matching.sampling_view", "nan", "reference",
+     lambda: Vflow_matching.sampling_view("linear", "euler", 1, table=_FM_TABLE, reference=nan_at(X2)))
+case("views.flow_matching.sampling_view", "range", "path, method and steps",
+     lambda: Vflow_matching.sampling_view("linear", "euler", 3, table=_FM_TABLE, reference=X2))
 _FM_MODELS = {"linear": _ZERO_V, "cosine": _ZERO_V}
-case("flow_matching.sampling_widget_spec", "shape", "reference",
-     lambda: FM.sampling_widget_spec(_FM_MODELS, torch.zeros(4, 3)))
-case("flow_matching.sampling_widget_spec", "nan", "reference",
-     lambda: FM.sampling_widget_spec(_FM_MODELS, nan_at(X2)))
-case("flow_matching.sampling_widget_spec", "range", "models",
-     lambda: FM.sampling_widget_spec({"linear": _ZERO_V}, X2))
-case("flow_matching.widget_specs", "shape", "reference",
-     lambda: FM.widget_specs(_FM_MODELS, torch.zeros(4, 3)))
-case("flow_matching.widget_specs", "nan", "reference", lambda: FM.widget_specs(_FM_MODELS, nan_at(X2)))
-case("flow_matching.widget_specs", "range", "n", lambda: FM.widget_specs(_FM_MODELS, n=1))
+case("views.flow_matching.sampling_widget_spec", "shape", "reference",
+     lambda: Vflow_matching.sampling_widget_spec(_FM_MODELS, torch.zeros(4, 3)))
+case("views.flow_matching.sampling_widget_spec", "nan", "reference",
+     lambda: Vflow_matching.sampling_widget_spec(_FM_MODELS, nan_at(X2)))
+case("views.flow_matching.sampling_widget_spec", "range", "models",
+     lambda: Vflow_matching.sampling_widget_spec({"linear": _ZERO_V}, X2))
+case("views.flow_matching.widget_specs", "shape", "reference",
+     lambda: Vflow_matching.widget_specs(_FM_MODELS, torch.zeros(4, 3)))
+case("views.flow_matching.widget_specs", "nan", "reference",
+     lambda: Vflow_matching.widget_specs(_FM_MODELS, nan_at(X2)))
+case("views.flow_matching.widget_specs", "range", "n", lambda: Vflow_matching.widget_specs(_FM_MODELS, n=1))
 
 # ------------------------------------------------------------------- guidance
 _LAB = torch.tensor([0, 1, 2, 0])
@@ -777,20 +794,25 @@ case("guidance.off_support_fraction", "range", "threshold",
 case("guidance.guidance_metrics", "shape", "labels", lambda: Gd.guidance_metrics(mix(), X2, _LAB[:3], -8.0))
 case("guidance.guidance_metrics", "nan", "threshold", lambda: Gd.guidance_metrics(mix(), X2, _LAB, NAN))
 case("guidance.guidance_metrics", "range", "labels", lambda: Gd.guidance_metrics(mix(), X2, _LAB + 3, -8.0))
-case("guidance.precompute_guidance_grid", "shape", "alphas_cumprod",
-     lambda: Gd.precompute_guidance_grid(Gd.MixtureDenoiser(mix(), AB), mix(), AB[None], [1.0]))
-case("guidance.precompute_guidance_grid", "nan", "scales",
-     lambda: Gd.precompute_guidance_grid(Gd.MixtureDenoiser(mix(), AB), mix(), AB, [1.0, NAN]))
-case("guidance.precompute_guidance_grid", "range", "n_per_class",
-     lambda: Gd.precompute_guidance_grid(Gd.MixtureDenoiser(mix(), AB), mix(), AB, [1.0], n_per_class=1))
-case("guidance.guidance_view", "shape", "scale",
-     lambda: Gd.guidance_view(np.ones(2), 0, guidance_table()), TypeError)
-case("guidance.guidance_view", "nan", "scale", lambda: Gd.guidance_view(NAN, 0, guidance_table()))
-case("guidance.guidance_view", "range", "label", lambda: Gd.guidance_view(1.0, 3, guidance_table()))
-case("guidance.widget_specs", "shape", "alphas_cumprod", lambda: Gd.widget_specs(alphas_cumprod=AB[None]))
-case("guidance.widget_specs", "nan", "alphas_cumprod", lambda: Gd.widget_specs(alphas_cumprod=nan_at(AB)))
-case("guidance.widget_specs", "range", "n_per_class", lambda: Gd.widget_specs(n_per_class=1))
-case("guidance.widget_specs", "range", "table", lambda: Gd.widget_specs(table=guidance_table()))
+case("views.guidance.precompute_guidance_grid", "shape", "alphas_cumprod",
+     lambda: Vguidance.precompute_guidance_grid(Gd.MixtureDenoiser(mix(), AB), mix(), AB[None], [1.0]))
+case("views.guidance.precompute_guidance_grid", "nan", "scales",
+     lambda: Vguidance.precompute_guidance_grid(Gd.MixtureDenoiser(mix(), AB), mix(), AB, [1.0, NAN]))
+case("views.guidance.precompute_guidance_grid", "range", "n_per_class",
+     lambda: Vguidance.precompute_guidance_grid(Gd.MixtureDenoiser(mix(), AB), mix(), AB, [1.0],
+                                                n_per_class=1))
+case("views.guidance.guidance_view", "shape", "scale",
+     lambda: Vguidance.guidance_view(np.ones(2), 0, guidance_table()), TypeError)
+case("views.guidance.guidance_view", "nan", "scale",
+     lambda: Vguidance.guidance_view(NAN, 0, guidance_table()))
+case("views.guidance.guidance_view", "range", "label",
+     lambda: Vguidance.guidance_view(1.0, 3, guidance_table()))
+case("views.guidance.widget_specs", "shape", "alphas_cumprod",
+     lambda: Vguidance.widget_specs(alphas_cumprod=AB[None]))
+case("views.guidance.widget_specs", "nan", "alphas_cumprod",
+     lambda: Vguidance.widget_specs(alphas_cumprod=nan_at(AB)))
+case("views.guidance.widget_specs", "range", "n_per_class", lambda: Vguidance.widget_specs(n_per_class=1))
+case("views.guidance.widget_specs", "range", "table", lambda: Vguidance.widget_specs(table=guidance_table()))
 
 # ------------------------------------------------------------------- capstone
 case("capstone.CapstoneConfig", "shape", "steps", lambda: Cp.CapstoneConfig(steps=np.zeros(2)), TypeError)
@@ -848,16 +870,18 @@ case("capstone.render_results", "nan", "summary",
      lambda: Cp.render_results([{**Cp.summarise([_ROW])[0], "mmd_mean": NAN}]))
 case("capstone.render_results", "range", "summary", lambda: Cp.render_results([{"family": "GAN"}]))
 _SAMPLES = {("VAE", 0): np.zeros((3, 2))}
-case("capstone.samples_view", "shape", "test",
-     lambda: Cp.samples_view("VAE", 0, samples=_SAMPLES, test=np.zeros((3, 3))))
-case("capstone.samples_view", "nan", "test",
-     lambda: Cp.samples_view("VAE", 0, samples=_SAMPLES, test=nan_at(np.zeros((3, 2)))))
-case("capstone.samples_view", "range", "seed", lambda: Cp.samples_view("VAE", 1, samples=_SAMPLES, test=X2))
-case("capstone.widget_specs", "shape", "test", lambda: Cp.widget_specs({("VAE", 0): None}, np.zeros((3, 3))))
-case("capstone.widget_specs", "nan", "test",
-     lambda: Cp.widget_specs({("VAE", 0): None}, nan_at(np.zeros((3, 2)))))
-case("capstone.widget_specs", "range", "n",
-     lambda: Cp.widget_specs({("VAE", 0): None}, np.zeros((3, 2)), n=0))
+case("views.capstone.samples_view", "shape", "test",
+     lambda: Vcapstone.samples_view("VAE", 0, samples=_SAMPLES, test=np.zeros((3, 3))))
+case("views.capstone.samples_view", "nan", "test",
+     lambda: Vcapstone.samples_view("VAE", 0, samples=_SAMPLES, test=nan_at(np.zeros((3, 2)))))
+case("views.capstone.samples_view", "range", "seed",
+     lambda: Vcapstone.samples_view("VAE", 1, samples=_SAMPLES, test=X2))
+case("views.capstone.widget_specs", "shape", "test",
+     lambda: Vcapstone.widget_specs({("VAE", 0): None}, np.zeros((3, 3))))
+case("views.capstone.widget_specs", "nan", "test",
+     lambda: Vcapstone.widget_specs({("VAE", 0): None}, nan_at(np.zeros((3, 2)))))
+case("views.capstone.widget_specs", "range", "n",
+     lambda: Vcapstone.widget_specs({("VAE", 0): None}, np.zeros((3, 2)), n=0))
 
 # ------------------------------------------------------------------- families
 case("families.family_cell", "nan", "family", lambda: Fm.family_cell(NAN, "likelihood"))
@@ -879,10 +903,12 @@ case("api_index.rest_to_myst", "nan", "text",
      lambda: importlib.import_module("companion.api_index").rest_to_myst(NAN), TypeError)
 
 # ------------------------------------------------------------------- widgets
-case("widgets.kl_two_gaussians_view", "shape", "mu_q",
-     lambda: Wd.kl_two_gaussians_view(np.zeros(2), 1.0), TypeError)
-case("widgets.kl_two_gaussians_view", "nan", "sigma_p", lambda: Wd.kl_two_gaussians_view(0.0, 1.0, 0.0, NAN))
-case("widgets.kl_two_gaussians_view", "range", "sigma_q", lambda: Wd.kl_two_gaussians_view(0.0, 0.0))
+case("views.toolkit.kl_two_gaussians_view", "shape", "mu_q",
+     lambda: Vtoolkit.kl_two_gaussians_view(np.zeros(2), 1.0), TypeError)
+case("views.toolkit.kl_two_gaussians_view", "nan", "sigma_p",
+     lambda: Vtoolkit.kl_two_gaussians_view(0.0, 1.0, 0.0, NAN))
+case("views.toolkit.kl_two_gaussians_view", "range", "sigma_q",
+     lambda: Vtoolkit.kl_two_gaussians_view(0.0, 0.0))
 
 # ------------------------------------------------------------------- plotting
 case("plotting.new_figure", "shape", "width", lambda: Pl.new_figure(
@@ -1047,9 +1073,9 @@ case("gan_theory.dirac_gan_simulate", "shape", "theta0",
      lambda: GT.dirac_gan_simulate(np.ones(2), 0.0, 0.1, 5), TypeError)
 case("gan_theory.dirac_gan_simulate", "nan", "lr", lambda: GT.dirac_gan_simulate(1.0, 0.0, NAN, 5))
 case("gan_theory.dirac_gan_simulate", "range", "steps", lambda: GT.dirac_gan_simulate(1.0, 0.0, 0.1, 0))
-case("gan_theory.dirac_gan_view", "shape", "lr", lambda: GT.dirac_gan_view(np.ones(2), 0.0), TypeError)
-case("gan_theory.dirac_gan_view", "nan", "gamma", lambda: GT.dirac_gan_view(0.1, NAN))
-case("gan_theory.dirac_gan_view", "range", "gamma", lambda: GT.dirac_gan_view(0.1, -0.5))
+case("views.gan.dirac_gan_view", "shape", "lr", lambda: Vgan.dirac_gan_view(np.ones(2), 0.0), TypeError)
+case("views.gan.dirac_gan_view", "nan", "gamma", lambda: Vgan.dirac_gan_view(0.1, NAN))
+case("views.gan.dirac_gan_view", "range", "gamma", lambda: Vgan.dirac_gan_view(0.1, -0.5))
 
 # ------------------------------------------------------------------- autoregressive
 AR = importlib.import_module("companion.autoregressive")
@@ -1186,19 +1212,18 @@ case("vae_theory.train_vae_remedied", "range", "warmup_steps",
      lambda: Vt.train_vae_remedied(vae(), X2, warmup_steps=-1))
 
 EXEMPT: dict[str, str] = {
-    "gan_theory.dirac_widget_spec": "takes no arguments",
+    "views.gan.dirac_widget_spec": "takes no arguments",
     "validation.is_torch": "a predicate that answers for every object; there is no bad input",
     "families.linked_labels": "takes no arguments",
-    "families.widget_specs": "takes no arguments",
     "api_index.public_api": "takes no arguments",
     "utils.train_scale": "takes no arguments; bad COMPANION_TRAIN_SCALE values: test_utils.py",
     "utils.default_device": "takes no arguments; bad COMPANION_DEVICE values: test_utils.py",
     "plotting.use_book_style": "takes no arguments",
-    "gan.loss_widget_spec": "takes no arguments",
-    "flows.flow_1d_widget_spec": "takes no arguments",
-    "guidance.guidance_scales": "takes no arguments",
-    "widgets.kl_widget_spec": "takes no arguments",
-    "widgets.widget_specs": "takes no arguments",
+    "views.gan.loss_widget_spec": "takes no arguments",
+    "views.flows.flow_1d_widget_spec": "takes no arguments",
+    "views.guidance.guidance_scales": "takes no arguments",
+    "views.toolkit.kl_widget_spec": "takes no arguments",
+    "views.toolkit.widget_specs": "takes no arguments",
     "gan.GANRun": "the record train_gan returns; training_dynamics_view (covered) checks what it reads",
     "families.Cell": "a record of three strings built at import from FAMILY_MAP; test_families checks every "
                      "cell's chapter and equation label against the notebooks",
@@ -1278,7 +1303,8 @@ def test_the_table_names_only_public_callables():
 
 def test_every_module_is_enumerated():
     package = Path(importlib.import_module("companion").__file__).parent
-    on_disk = {p.stem for p in package.glob("*.py") if p.stem != "__init__"}
+    on_disk = {".".join(p.relative_to(package).with_suffix("").parts) for p in package.rglob("*.py")
+               if p.stem != "__init__"}
     assert on_disk == set(MODULE_NAMES), on_disk ^ set(MODULE_NAMES)
 
 

@@ -40,7 +40,8 @@ def test_notebook_committed_without_outputs(path):
 def test_notebook_fixes_its_seed(path):
     nb = json.loads(path.read_text())
     code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
-    assert "set_seed(" in code, f"{path.name} must call companion.set_seed at the top"
+    assert "start_chapter(" in code or "set_seed(" in code, \
+        f"{path.name} must call companion.start_chapter (or set_seed) at the top"
 
 
 def test_shared_latex_macros_are_defined_once_in_the_config():

@@ -91,4 +91,3 @@ def test_bad_inputs_name_the_argument(tmp_path):
         F.notebook_labels(tmp_path / "missing.ipynb")
     with pytest.raises(ValueError, match="path"):
         F.notebook_labels(tmp_path / "notes.md")
-    assert F.widget_specs() == []
