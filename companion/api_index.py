@@ -11,8 +11,9 @@ __all__ = ["MODULES", "public_api", "chapter_usage", "api_index_html", "rest_to_
 
 #: The modules of the package, in the book's order.
 MODULES = ["distributions", "validation", "utils", "plotting", "widgets", "metrics", "families",
-           "vae", "vae_theory", "gan", "gan_theory", "flows", "autoregressive", "diffusion",
-           "diffusion_theory", "flow_matching", "guidance", "guidance_remedies", "capstone",
+           "vae", "vae_theory", "gan", "gan_theory", "flows", "autoregressive", "schedules",
+           "diffusion", "parameterisations", "mixtures", "samplers", "diffusion_theory",
+           "flow_matching", "ode", "guidance", "guidance_remedies", "capstone",
            *(f"views.{chapter}" for chapter in ("toolkit", "vae", "gan", "flows", "diffusion",
                                                 "flow_matching", "guidance", "capstone"))]
 

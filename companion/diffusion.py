@@ -16,83 +16,37 @@ import math
 import numpy as np
 import torch
 
+from .mixtures import (  # noqa: F401 -- re-exported: their home is companion.mixtures
+    _check_gmm,
+    _gmm_noised_parts,
+    gmm_noised_log_prob,
+    gmm_noised_score,
+    gmm_optimal_eps,
+    gmm_posterior_mean_x0,
+    gmm_responsibilities,
+    gmm_sample,
+    ring_gmm,
+)
+from .parameterisations import (  # noqa: F401 -- re-exported: their home is companion.parameterisations
+    eps_to_score,
+    predict_x0_from_eps,
+    score_to_eps,
+    tweedie_x0,
+)
+from .schedules import _check_ab, _check_betas, _check_t, _check_x, _gather
 from .validation import (
     check_array,
     check_broadcast,
-    check_choice,
     check_in_range,
     check_int,
-    check_positive,
     check_same_shape,
     check_scalar,
     is_torch,
 )
 
-__all__ = ["linear_beta_schedule", "cosine_beta_schedule", "alphas_cumprod", "snr",
-           "q_sample_alpha_bar", "q_sample", "q_step", "q_posterior_mean_variance",
-           "eps_to_score", "score_to_eps", "predict_x0_from_eps", "tweedie_x0", "gmm_sample",
-           "gmm_noised_log_prob", "gmm_responsibilities", "gmm_noised_score",
-           "gmm_optimal_eps", "gmm_posterior_mean_x0", "gaussian_eps_loss_floor",
-           "timestep_embedding", "EpsMLP", "simple_loss", "train_eps_model", "ddpm_sample",
-           "ddim_timesteps", "ddim_sample", "ring_gmm", "beta_schedule"]
-
-
-def linear_beta_schedule(T: int, beta_start: float = 1e-4, beta_end: float = 0.02) -> torch.Tensor:
-    r"""The linear schedule of Ho et al. (2020): ``T`` values from ``beta_start`` to ``beta_end``.
-
-    Args:
-        T: number of diffusion steps (>= 1).
-        beta_start, beta_end: first and last :math:`\beta_t`, each in (0, 1).
-
-    Returns:
-        ``betas``, shape ``(T,)``, float64.
-
-    Example:
-        >>> linear_beta_schedule(3, 0.1, 0.3)
-        tensor([0.1000, 0.2000, 0.3000], dtype=torch.float64)
-    """
-    T = check_int(T, "T", low=1)
-    beta_start = check_scalar(beta_start, "beta_start", low=0.0, high=1.0, closed=(False, False))
-    beta_end = check_scalar(beta_end, "beta_end", low=0.0, high=1.0, closed=(False, False))
-    return torch.linspace(beta_start, beta_end, T, dtype=torch.float64)
-
-
-def alphas_cumprod(betas: torch.Tensor) -> torch.Tensor:
-    r""":math:`\bar\alpha_t = \prod_{i=1}^{t} (1 - \beta_i)`, equation ``eq-alpha-bar``.
-
-    Entry ``i`` of the result is :math:`\bar\alpha_{i+1}` (paper step ``i + 1``);
-    :math:`\bar\alpha_0 = 1` is not stored.
-
-    Args:
-        betas: the schedule :math:`\beta_1, \dots, \beta_T`, shape ``(T,)``, every entry in (0, 1).
-
-    Example:
-        >>> alphas_cumprod(torch.tensor([0.5, 0.5], dtype=torch.float64))
-        tensor([0.5000, 0.2500], dtype=torch.float64)
-    """
-    betas = check_array(betas, "betas", ndim=1)
-    if not isinstance(betas, torch.Tensor):
-        betas = torch.as_tensor(betas, dtype=torch.float64)
-    check_in_range(betas, "betas", 0.0, 1.0, closed=(False, False))
-    return torch.cumprod(1.0 - betas, dim=0)
-
-
-def _gather(values: torch.Tensor, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """``values[t]`` reshaped to broadcast against ``like``: (batch,) -> (batch, 1, ..., 1)."""
-    out = values.to(like.device)[t].to(like.dtype)
-    return out.reshape(t.shape[0], *([1] * (like.ndim - 1)))
-
-
-def _check_t(t: torch.Tensor | int, T: int, batch: int) -> torch.Tensor:
-    if isinstance(t, int) and not isinstance(t, bool):
-        t = torch.full((batch,), t, dtype=torch.long)
-    if not isinstance(t, torch.Tensor) or t.dtype not in (torch.int32, torch.int64):
-        raise TypeError(f"t: expected an integer tensor of steps, got {type(t).__name__}")
-    if t.ndim != 1 or t.shape[0] != batch:
-        raise ValueError(f"t: expected shape ({batch},), got {tuple(t.shape)}")
-    if batch and (int(t.min()) < 0 or int(t.max()) >= T):
-        raise ValueError(f"t: expected steps in [0, {T - 1}], got range [{int(t.min())}, {int(t.max())}]")
-    return t
+__all__ = ["q_sample_alpha_bar", "q_sample", "q_step", "q_posterior_mean_variance",
+           "gaussian_eps_loss_floor", "timestep_embedding", "EpsMLP", "simple_loss",
+           "train_eps_model"]
 
 
 def q_sample_alpha_bar(x0, alpha_bar, eps):
@@ -154,6 +108,7 @@ def q_sample(x0: torch.Tensor, t: torch.Tensor | int, eps: torch.Tensor,
         ``x_t``, the shape of ``x0``.
 
     Example:
+        >>> from companion.schedules import alphas_cumprod
         >>> ab = alphas_cumprod(torch.tensor([0.75], dtype=torch.float64))
         >>> q_sample(torch.ones(1, 2), 0, torch.zeros(1, 2), ab)
         tensor([[0.5000, 0.5000]])
@@ -168,78 +123,6 @@ def q_sample(x0: torch.Tensor, t: torch.Tensor | int, eps: torch.Tensor,
     t = _check_t(t, ab.shape[0], x0.shape[0])
     ab_t = ab.to(x0.device)[t].reshape(t.shape[0], *([1] * (x0.ndim - 1)))        # (batch, 1, ..., 1)
     return q_sample_alpha_bar(x0, ab_t, eps)
-
-
-def cosine_beta_schedule(T: int, s: float = 0.008, max_beta: float = 0.999) -> torch.Tensor:
-    r"""The cosine schedule of Nichol & Dhariwal (2021), equation ``eq-cosine-schedule``.
-
-    .. math::
-        f(t) = \cos^2\!\Big(\frac{t/T + s}{1 + s}\,\frac\pi2\Big),\qquad
-        \beta_t = \min\Big(1 - \frac{f(t)}{f(t-1)},\ \text{max\_beta}\Big),\quad t = 1, \dots, T,
-
-    so that, before clipping, :math:`\bar\alpha_t = f(t)/f(0)`. Entry ``i`` of the result
-    is :math:`\beta_{i+1}`. Without the clip, :math:`f(T) = 0` would give :math:`\beta_T = 1`
-    and :math:`\bar\alpha_T = 0`; clipped, :math:`\bar\alpha_T` is small but positive.
-    The offset ``s`` is the paper's symbol and means nothing else in the book.
-
-    Args:
-        T: number of diffusion steps (>= 1).
-        s: the offset (>= 0) that keeps :math:`\beta_1` from being tiny (the paper's 0.008).
-        max_beta: upper clip for every :math:`\beta_t`, in (0, 1) (the paper's 0.999).
-
-    Returns:
-        ``betas`` :math:`\beta_1, \dots, \beta_T`, shape ``(T,)``, float64.
-
-    Example:
-        >>> b = cosine_beta_schedule(4)
-        >>> b.shape, bool(b.max() <= 0.999)
-        (torch.Size([4]), True)
-    """
-    T = check_int(T, "T", low=1)
-    s = check_scalar(s, "s", low=0.0)
-    max_beta = check_scalar(max_beta, "max_beta", low=0.0, high=1.0, closed=(False, False))
-    u = torch.arange(T + 1, dtype=torch.float64) / T
-    f = torch.cos((u + s) / (1.0 + s) * math.pi / 2.0) ** 2
-    ab = f / f[0]
-    betas = 1.0 - ab[1:] / ab[:-1]
-    return betas.clamp(min=1e-12, max=max_beta)
-
-
-def snr(alphas_cumprod: torch.Tensor) -> torch.Tensor:
-    r"""Signal-to-noise ratio :math:`\mathrm{SNR}_t = \bar\alpha_t / (1 - \bar\alpha_t)`, equation ``eq-snr``.
-
-    Example:
-        >>> snr(torch.tensor([0.5, 0.2], dtype=torch.float64))
-        tensor([1.0000, 0.2500], dtype=torch.float64)
-    """
-    ab = check_array(alphas_cumprod, "alphas_cumprod", ndim=1)
-    check_in_range(ab, "alphas_cumprod", 0.0, 1.0, closed=(True, False))
-    return ab / (1.0 - ab)
-
-
-def _check_ab(alphas_cumprod: torch.Tensor) -> torch.Tensor:
-    ab = check_array(alphas_cumprod, "alphas_cumprod", ndim=1)
-    if not isinstance(ab, torch.Tensor):
-        ab = torch.as_tensor(ab, dtype=torch.float64)
-    check_in_range(ab, "alphas_cumprod", 0.0, 1.0, closed=(False, True))
-    return ab
-
-
-def _check_betas(betas: torch.Tensor) -> torch.Tensor:
-    betas = check_array(betas, "betas", ndim=1)
-    if not isinstance(betas, torch.Tensor):
-        betas = torch.as_tensor(betas, dtype=torch.float64)
-    check_in_range(betas, "betas", 0.0, 1.0, closed=(False, False))
-    return betas
-
-
-def _check_x(x: torch.Tensor, name: str) -> torch.Tensor:
-    x = check_array(x, name)
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name}: expected a torch tensor, got {type(x).__name__}")
-    if x.ndim < 1:
-        raise ValueError(f"{name}: expected shape (batch, ...), got a scalar")
-    return x
 
 
 def q_step(x_prev: torch.Tensor, t: torch.Tensor | int, eps: torch.Tensor,
@@ -312,276 +195,9 @@ def q_posterior_mean_variance(x0: torch.Tensor, x_t: torch.Tensor, t: torch.Tens
     return mean, _gather(var, t, x0)
 
 
-def eps_to_score(eps: torch.Tensor, t: torch.Tensor | int, alphas_cumprod: torch.Tensor) -> torch.Tensor:
-    r"""Score of the noised marginal from a noise prediction, equation ``eq-eps-score``.
-
-    .. math:: \nabla_{x_t} \log p_t(x_t) = -\frac{\E[\epsilon \mid x_t]}{\sqrt{1 - \bar\alpha_t}}
-
-    :math:`p_t` is the density of :math:`x_t` (the data noised to step :math:`t`). Fed the
-    optimal prediction :math:`\E[\epsilon \mid x_t]` this is that marginal score; fed the
-    noise :math:`\epsilon` actually added, it is the conditional score
-    :math:`\nabla \log q(x_t \mid x_0)` instead.
-
-    Args:
-        eps: predicted noise, shape ``(batch, ...)``.
-        t: array indices (paper step ``t + 1``), shape ``(batch,)`` (or one int).
-        alphas_cumprod: :math:`\bar\alpha`, shape ``(T,)``, entries in (0, 1).
-
-    Example:
-        >>> eps_to_score(torch.ones(1, 2), 0, torch.tensor([0.75], dtype=torch.float64))
-        tensor([[-2., -2.]])
-    """
-    eps = _check_x(eps, "eps")
-    ab = _check_ab(alphas_cumprod)
-    check_in_range(ab, "alphas_cumprod", 0.0, 1.0, closed=(False, False))
-    t = _check_t(t, ab.shape[0], eps.shape[0])
-    return -eps / _gather((1.0 - ab).sqrt(), t, eps)
-
-
-def score_to_eps(score: torch.Tensor, t: torch.Tensor | int, alphas_cumprod: torch.Tensor) -> torch.Tensor:
-    r"""The inverse of :func:`eps_to_score`: :math:`\epsilon = -\sqrt{1 - \bar\alpha_t}\,\nabla \log p_t`.
-
-    Example:
-        >>> score_to_eps(torch.full((1, 2), -2.0), 0, torch.tensor([0.75], dtype=torch.float64))
-        tensor([[1., 1.]])
-    """
-    score = _check_x(score, "score")
-    ab = _check_ab(alphas_cumprod)
-    t = _check_t(t, ab.shape[0], score.shape[0])
-    return -score * _gather((1.0 - ab).sqrt(), t, score)
-
-
-def predict_x0_from_eps(x_t: torch.Tensor, t: torch.Tensor | int, eps: torch.Tensor,
-                        alphas_cumprod: torch.Tensor) -> torch.Tensor:
-    r"""Invert :func:`q_sample` for ``x0`` given the noise, equation ``eq-x0-from-eps``.
-
-    .. math:: \hat x_0 = \frac{x_t - \sqrt{1 - \bar\alpha_t}\, \hat\epsilon}{\sqrt{\bar\alpha_t}}
-
-    With :math:`\hat\epsilon = \E[\epsilon \mid x_t]` this is Tweedie's denoiser
-    :math:`\E[x_0 \mid x_t]` (equation ``eq-tweedie``). An error :math:`\delta` in
-    :math:`\hat\epsilon` becomes an error :math:`\delta\sqrt{1-\bar\alpha_t}/\sqrt{\bar\alpha_t}` in
-    :math:`\hat x_0`: large where :math:`\bar\alpha_t` is tiny (the first sampling steps).
-
-    Example:
-        >>> ab = torch.tensor([0.75], dtype=torch.float64)
-        >>> predict_x0_from_eps(torch.full((1, 2), 0.5), 0, torch.zeros(1, 2), ab)
-        tensor([[0.5774, 0.5774]])
-    """
-    x_t, eps = _check_x(x_t, "x_t"), _check_x(eps, "eps")
-    check_same_shape(x_t=x_t, eps=eps)
-    ab = _check_ab(alphas_cumprod)
-    t = _check_t(t, ab.shape[0], x_t.shape[0])
-    return (x_t - _gather((1.0 - ab).sqrt(), t, x_t) * eps) / _gather(ab.sqrt(), t, x_t)
-
-
-def tweedie_x0(x_t: torch.Tensor, t: torch.Tensor | int, score: torch.Tensor,
-               alphas_cumprod: torch.Tensor) -> torch.Tensor:
-    r"""Tweedie's formula: the posterior mean of the clean data, equation ``eq-tweedie``.
-
-    .. math::
-        \E[x_0 \mid x_t] = \frac{x_t + (1 - \bar\alpha_t)\, \nabla_{x_t}\log p_t(x_t)}{\sqrt{\bar\alpha_t}}
-
-    Example:
-        >>> ab = torch.tensor([0.5], dtype=torch.float64)
-        >>> tweedie_x0(torch.ones(1, 1), 0, -torch.ones(1, 1), ab)  # score of N(0, 1) at 1
-        tensor([[0.7071]])
-    """
-    x_t, score = _check_x(x_t, "x_t"), _check_x(score, "score")
-    check_same_shape(x_t=x_t, score=score)
-    ab = _check_ab(alphas_cumprod)
-    t = _check_t(t, ab.shape[0], x_t.shape[0])
-    return (x_t + _gather(1.0 - ab, t, x_t) * score) / _gather(ab.sqrt(), t, x_t)
-
-
 # ---------------------------------------------------------------------------------------------
 # Gaussian mixtures: data whose noised score is known in closed form.
 # ---------------------------------------------------------------------------------------------
-
-
-def _check_gmm(means, stds, weights, dim: int | None = None):
-    means = check_array(means, "means", ndim=2)
-    means = torch.as_tensor(means, dtype=torch.float64) if not isinstance(means, torch.Tensor) else means
-    K, d = means.shape
-    if dim is not None and d != dim:
-        raise ValueError(f"means: expected shape (K, {dim}) to match x_t, got {tuple(means.shape)}")
-    stds = check_positive(stds, "stds")
-    stds = torch.as_tensor(stds, dtype=torch.float64) if not isinstance(stds, torch.Tensor) else stds
-    if stds.ndim == 0 or stds.numel() == 1:
-        stds = stds.reshape(1).expand(K)
-    if stds.shape != (K,):
-        raise ValueError(f"stds: expected a number or shape ({K},), got {tuple(stds.shape)}")
-    weights = check_array(weights, "weights", shape=(K,))
-    if not isinstance(weights, torch.Tensor):
-        weights = torch.as_tensor(weights, dtype=torch.float64)
-    check_in_range(weights, "weights", 0.0, 1.0)
-    if abs(float(weights.sum()) - 1.0) > 1e-6:
-        raise ValueError(f"weights: expected entries summing to 1, got sum {float(weights.sum())}")
-    return means, stds, weights
-
-
-def _gmm_noised_parts(x_t, t, alphas_cumprod, means, stds, weights):
-    """Shared pieces: component means ``(K, d)``, variances ``(batch, K)``, log joint ``(batch, K)``."""
-    x_t = _check_x(x_t, "x_t")
-    if x_t.ndim != 2:
-        raise ValueError(f"x_t: expected shape (batch, dim), got {tuple(x_t.shape)}")
-    ab = _check_ab(alphas_cumprod)
-    t = _check_t(t, ab.shape[0], x_t.shape[0])
-    means, stds, weights = _check_gmm(means, stds, weights, dim=x_t.shape[1])
-    dt = x_t.dtype
-    ab_t = ab.to(x_t.device)[t].to(dt)[:, None]                                     # (batch, 1)
-    means, stds, weights = means.to(x_t.device, dt), stds.to(x_t.device, dt), weights.to(x_t.device, dt)
-    var = ab_t * stds[None, :] ** 2 + (1.0 - ab_t)                                  # (batch, K)
-    centres = ab_t.sqrt()[:, :, None] * means[None, :, :]                           # (batch, K, d)
-    diff = x_t[:, None, :] - centres                                                # (batch, K, d)
-    d = x_t.shape[1]
-    log_norm = -0.5 * (d * torch.log(2 * math.pi * var) + (diff**2).sum(-1) / var)  # (batch, K)
-    log_joint = torch.log(weights.clamp_min(1e-300))[None, :] + log_norm
-    return ab_t, var, diff, log_joint, means, stds
-
-
-def gmm_sample(n: int, means: torch.Tensor, stds: torch.Tensor | float, weights: torch.Tensor,
-               generator: torch.Generator | None = None) -> torch.Tensor:
-    r"""Draw ``n`` points from the isotropic mixture :math:`\sum_k w_k \mathcal N(\mu_k, \sigma_k^2 I)`.
-
-    Args:
-        n: number of draws.
-        means: component means, shape ``(K, d)``.
-        stds: component standard deviations, shape ``(K,)`` or one number.
-        weights: mixture weights, shape ``(K,)``, summing to 1.
-        generator: a ``torch.Generator`` for reproducible draws.
-
-    Returns:
-        ``(n, d)`` float64 samples.
-
-    Example:
-        >>> x = gmm_sample(5, torch.zeros(1, 2), 1.0, torch.ones(1), torch.Generator().manual_seed(0))
-        >>> x.shape
-        torch.Size([5, 2])
-    """
-    n = check_int(n, "n", low=1)
-    means, stds, weights = _check_gmm(means, stds, weights)
-    k = torch.multinomial(weights, n, replacement=True, generator=generator)
-    z = torch.randn(n, means.shape[1], generator=generator, dtype=torch.float64)
-    return means[k] + stds[k, None] * z
-
-
-def gmm_noised_log_prob(x_t: torch.Tensor, t: torch.Tensor | int, alphas_cumprod: torch.Tensor,
-                        means: torch.Tensor, stds: torch.Tensor | float,
-                        weights: torch.Tensor) -> torch.Tensor:
-    r"""Log-density of the noised mixture :math:`p_t`, equation ``eq-gmm-noised``.
-
-    If :math:`x_0 \sim \sum_k w_k \mathcal N(\mu_k, \sigma_k^2 I)` then
-    :math:`p_t = \sum_k w_k\, \mathcal N\big(\sqrt{\bar\alpha_t}\mu_k,\
-    (\bar\alpha_t \sigma_k^2 + 1 - \bar\alpha_t) I\big)`.
-
-    Args:
-        x_t: points, shape ``(batch, d)``.
-        t: steps, shape ``(batch,)`` or one int.
-        alphas_cumprod: :math:`\bar\alpha`, shape ``(T,)``.
-        means, stds, weights: the mixture, as in :func:`gmm_sample`.
-
-    Returns:
-        shape ``(batch,)``.
-
-    Example:
-        >>> ab = torch.tensor([0.5], dtype=torch.float64)
-        >>> lp = gmm_noised_log_prob(torch.zeros(1, 1), 0, ab, torch.zeros(1, 1), 1.0, torch.ones(1))
-        >>> round(float(lp), 4)
-        -0.9189
-    """
-    *_, log_joint, _, _ = _gmm_noised_parts(x_t, t, alphas_cumprod, means, stds, weights)
-    return torch.logsumexp(log_joint, dim=1)
-
-
-def gmm_responsibilities(x_t: torch.Tensor, t: torch.Tensor | int, alphas_cumprod: torch.Tensor,
-                         means: torch.Tensor, stds: torch.Tensor | float,
-                         weights: torch.Tensor) -> torch.Tensor:
-    r"""Posterior component probabilities :math:`r_k(x_t) = p(k \mid x_t)` under :math:`p_t`.
-
-    Returns:
-        shape ``(batch, K)``, rows summing to 1.
-
-    Example:
-        >>> ab = torch.tensor([0.5], dtype=torch.float64)
-        >>> gmm_responsibilities(torch.zeros(1, 1), 0, ab, torch.tensor([[-1.0], [1.0]]), 0.5,
-        ...                      torch.tensor([0.5, 0.5]))
-        tensor([[0.5000, 0.5000]])
-    """
-    *_, log_joint, _, _ = _gmm_noised_parts(x_t, t, alphas_cumprod, means, stds, weights)
-    return torch.softmax(log_joint, dim=1)
-
-
-def gmm_noised_score(x_t: torch.Tensor, t: torch.Tensor | int, alphas_cumprod: torch.Tensor,
-                     means: torch.Tensor, stds: torch.Tensor | float,
-                     weights: torch.Tensor) -> torch.Tensor:
-    r"""Exact score of the noised mixture, equation ``eq-gmm-score``.
-
-    .. math::
-        \nabla_{x_t} \log p_t(x_t) = \sum_k r_k(x_t)\,
-        \frac{\sqrt{\bar\alpha_t}\,\mu_k - x_t}{\bar\alpha_t \sigma_k^2 + 1 - \bar\alpha_t}
-
-    with responsibilities :math:`r_k` from :func:`gmm_responsibilities`. For a
-    class-conditional score, pass only that class's components (weights renormalised).
-
-    Args:
-        x_t: points, shape ``(batch, d)``.
-        t: array indices, shape ``(batch,)`` or one int, in ``0 .. T-1`` (paper step ``t + 1``).
-        alphas_cumprod: :math:`\bar\alpha`, shape ``(T,)``.
-        means: component means ``(K, d)``; stds: :math:`\sigma_k`, ``(K,)`` or one number; weights: ``(K,)``.
-
-    Returns:
-        the score, shape ``(batch, d)``, in the dtype of ``x_t``.
-
-    Example:
-        >>> ab = torch.tensor([0.5], dtype=torch.float64)
-        >>> gmm_noised_score(torch.ones(1, 1), 0, ab, torch.zeros(1, 1), 1.0, torch.ones(1))
-        tensor([[-1.]])
-    """
-    _, var, diff, log_joint, _, _ = _gmm_noised_parts(x_t, t, alphas_cumprod, means, stds, weights)
-    r = torch.softmax(log_joint, dim=1)                                             # (batch, K)
-    return -(r[:, :, None] * diff / var[:, :, None]).sum(1)                         # (batch, d)
-
-
-def gmm_optimal_eps(x_t: torch.Tensor, t: torch.Tensor | int, alphas_cumprod: torch.Tensor,
-                    means: torch.Tensor, stds: torch.Tensor | float,
-                    weights: torch.Tensor) -> torch.Tensor:
-    r"""The optimal noise predictor :math:`\epsilon^*(x_t) = \E[\epsilon \mid x_t]`, eq. ``eq-eps-score``.
-
-    .. math:: \epsilon^*(x_t) = -\sqrt{1 - \bar\alpha_t}\; \nabla_{x_t} \log p_t(x_t)
-
-    It minimises the simplified loss (equation ``eq-simple-loss``) at every ``t``. Same
-    arguments as :func:`gmm_noised_score`; ``alphas_cumprod`` must be < 1.
-
-    Example:
-        >>> ab = torch.tensor([0.75], dtype=torch.float64)
-        >>> gmm_optimal_eps(torch.ones(1, 1), 0, ab, torch.zeros(1, 1), 1.0, torch.ones(1))
-        tensor([[0.5000]])
-    """
-    score = gmm_noised_score(x_t, t, alphas_cumprod, means, stds, weights)
-    return score_to_eps(score, t, alphas_cumprod)
-
-
-def gmm_posterior_mean_x0(x_t: torch.Tensor, t: torch.Tensor | int, alphas_cumprod: torch.Tensor,
-                          means: torch.Tensor, stds: torch.Tensor | float,
-                          weights: torch.Tensor) -> torch.Tensor:
-    r""":math:`\E[x_0 \mid x_t]` for mixture data, by Gaussian conditioning in each component.
-
-    .. math::
-        \E[x_0 \mid x_t] = \sum_k r_k(x_t)\Big(\mu_k + \frac{\sqrt{\bar\alpha_t}\, \sigma_k^2}
-        {\bar\alpha_t \sigma_k^2 + 1 - \bar\alpha_t}\,(x_t - \sqrt{\bar\alpha_t}\mu_k)\Big)
-
-    An independent route to Tweedie's formula (equation ``eq-tweedie``): the two agree.
-
-    Example:
-        >>> ab = torch.tensor([0.5], dtype=torch.float64)
-        >>> gmm_posterior_mean_x0(torch.ones(1, 1), 0, ab, torch.zeros(1, 1), 1.0, torch.ones(1))
-        tensor([[0.7071]])
-    """
-    ab_t, var, diff, log_joint, means, stds = _gmm_noised_parts(x_t, t, alphas_cumprod, means, stds, weights)
-    r = torch.softmax(log_joint, dim=1)                                             # (batch, K)
-    gain = ab_t.sqrt() * stds[None, :] ** 2 / var                                   # (batch, K)
-    comp = means[None, :, :] + gain[:, :, None] * diff                              # (batch, K, d)
-    return (r[:, :, None] * comp).sum(1)
 
 
 def gaussian_eps_loss_floor(t: torch.Tensor | int, alphas_cumprod: torch.Tensor, std: float,
@@ -785,180 +401,9 @@ def train_eps_model(model: torch.nn.Module, data: torch.Tensor, alphas_cumprod: 
 # ---------------------------------------------------------------------------------------------
 
 
-def _check_sampler_args(eps_model, shape, seed):
-    if not callable(eps_model):
-        raise TypeError(f"eps_model: expected a callable (x_t, t) -> eps, got {type(eps_model).__name__}")
-    if (not isinstance(shape, (tuple, list)) or not shape
-            or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in shape)):
-        raise ValueError(f"shape: expected a tuple of positive ints (batch, ...), got {shape!r}")
-    seed = check_int(seed, "seed", low=0)
-    return tuple(shape), torch.Generator().manual_seed(seed)
-
-
-@torch.no_grad()
-def ddpm_sample(eps_model, betas: torch.Tensor, shape: tuple[int, ...], *, seed: int = 0,
-                device: str = "cpu", dtype: torch.dtype = torch.float32,
-                return_trajectory: bool = False):
-    r"""Ancestral sampling through all ``T`` steps, equation ``eq-ddpm-step``.
-
-    Start from :math:`x_T \sim \mathcal N(0, I)`; for :math:`t = T, \dots, 1` predict
-    :math:`\hat x_0` from :math:`\epsilon_\theta` (equation ``eq-x0-from-eps``) and draw
-    :math:`x_{t-1} \sim \mathcal N(\tilde\mu_t(\hat x_0, x_t), \tilde\beta_t I)`
-    (equation ``eq-q-posterior``); the last step (:math:`t = 1`, array index 0) returns the
-    mean, :math:`\tilde\mu_1 = \hat x_0`. :math:`\hat x_0` is not clipped.
-
-    Args:
-        eps_model: a callable ``eps_model(x_t, t) -> eps`` with ``t`` of shape ``(batch,)``,
-            the array index (paper step ``t + 1``).
-        betas: the schedule, shape ``(T,)``.
-        shape: the output shape ``(batch, ...)``.
-        seed: seeds the initial noise and every step's noise.
-        device, dtype: where and in which precision to sample.
-        return_trajectory: also return every state :math:`x_T, x_{T-1}, \dots, x_0`, shape
-            ``(T + 1, *shape)``.
-
-    Returns:
-        samples of shape ``shape`` (and the trajectory if asked).
-
-    Example:
-        >>> b = linear_beta_schedule(10, 1e-3, 0.2)
-        >>> ddpm_sample(lambda x, t: torch.zeros_like(x), b, (4, 2)).shape
-        torch.Size([4, 2])
-    """
-    shape, gen = _check_sampler_args(eps_model, shape, seed)
-    betas = _check_betas(betas)
-    ab = torch.cumprod(1.0 - betas, dim=0)
-    T = betas.shape[0]
-    x = torch.randn(shape, generator=gen, dtype=dtype).to(device)
-    traj = [x]
-    for step in range(T - 1, -1, -1):
-        t = torch.full((shape[0],), step, dtype=torch.long, device=device)
-        x0_hat = predict_x0_from_eps(x, t, eps_model(x, t).to(dtype), ab)
-        mean, var = q_posterior_mean_variance(x0_hat, x, t, betas)
-        if step > 0:
-            x = mean + var.sqrt() * torch.randn(shape, generator=gen, dtype=dtype).to(device)
-        else:
-            x = mean
-        traj.append(x)
-    return (x, torch.stack(traj)) if return_trajectory else x
-
-
-def ddim_timesteps(T: int, steps: int) -> list[int]:
-    """The ``steps`` array indices, evenly spaced in ``0 .. T-1``, in decreasing order.
-
-    In paper steps (index + 1) they are :math:`\\tau_S > \\dots > \\tau_1`, with
-    :math:`\\tau_S = T` and :math:`\\tau_1 = 1` (for ``steps >= 2``).
-
-    Example:
-        >>> ddim_timesteps(100, 4)
-        [99, 66, 33, 0]
-    """
-    T = check_int(T, "T", low=1)
-    steps = check_int(steps, "steps", low=1, high=T)
-    if steps == 1:
-        return [T - 1]
-    return sorted({round(i * (T - 1) / (steps - 1)) for i in range(steps)}, reverse=True)
-
-
-@torch.no_grad()
-def ddim_sample(eps_model, alphas_cumprod: torch.Tensor, shape: tuple[int, ...], steps: int,
-                eta: float = 0.0, *, seed: int = 0, device: str = "cpu", dtype: torch.dtype = torch.float32,
-                return_trajectory: bool = False):
-    r"""DDIM sampling on a subsequence of ``steps`` steps, equation ``eq-ddim-step``.
-
-    On increasing paper steps :math:`1 \le \tau_1 < \dots < \tau_S = T`
-    (:func:`ddim_timesteps`, plus one) and :math:`\tau_0 = 0`, from
-    :math:`x_{\tau_S} = x_T \sim \mathcal N(0, I)`, for :math:`i = S, \dots, 1`:
-
-    .. math::
-        x_{\tau_{i-1}} = \sqrt{\bar\alpha_{\tau_{i-1}}}\,\hat x_0
-        + \sqrt{1 - \bar\alpha_{\tau_{i-1}} - \sigma_i^2}\;\hat\epsilon + \sigma_i z,\qquad
-        \sigma_i = \eta\sqrt{\frac{1 - \bar\alpha_{\tau_{i-1}}}{1 - \bar\alpha_{\tau_i}}}
-        \sqrt{1 - \frac{\bar\alpha_{\tau_i}}{\bar\alpha_{\tau_{i-1}}}}
-
-    with :math:`\hat\epsilon = \epsilon_\theta(x_{\tau_i}, \tau_i)`, :math:`\hat x_0` from it
-    (equation ``eq-x0-from-eps``, not clipped) and :math:`\bar\alpha_{\tau_0} = \bar\alpha_0 = 1`,
-    so the last step returns :math:`\hat x_0` (no noise is added there). ``eta = 0`` is
-    deterministic given the initial noise; ``eta = 1`` with ``steps = T`` is exactly
-    :func:`ddpm_sample`.
-
-    Args:
-        eps_model: a callable ``eps_model(x_t, t) -> eps``.
-        alphas_cumprod: :math:`\bar\alpha`, shape ``(T,)``.
-        shape: the output shape ``(batch, ...)``.
-        steps: number of network evaluations, ``1 .. T`` (:func:`ddim_timesteps`).
-        eta: stochasticity, in ``[0, 1]``.
-        seed, device, dtype, return_trajectory: as in :func:`ddpm_sample`; the
-            trajectory has shape ``(len(timesteps) + 1, *shape)``.
-
-    Example:
-        >>> ab = alphas_cumprod(linear_beta_schedule(10, 1e-3, 0.2))
-        >>> ddim_sample(lambda x, t: torch.zeros_like(x), ab, (4, 2), steps=5).shape
-        torch.Size([4, 2])
-    """
-    shape, gen = _check_sampler_args(eps_model, shape, seed)
-    ab = _check_ab(alphas_cumprod)
-    eta = check_scalar(eta, "eta", low=0.0, high=1.0)
-    ts = ddim_timesteps(ab.shape[0], steps)
-    x = torch.randn(shape, generator=gen, dtype=dtype).to(device)
-    traj = [x]
-    for i, step in enumerate(ts):
-        t = torch.full((shape[0],), step, dtype=torch.long, device=device)
-        eps = eps_model(x, t).to(dtype)
-        x0_hat = predict_x0_from_eps(x, t, eps, ab)
-        a_t = float(ab[step])
-        a_prev = float(ab[ts[i + 1]]) if i + 1 < len(ts) else 1.0
-        sigma = eta * math.sqrt((1.0 - a_prev) / (1.0 - a_t) * (1.0 - a_t / a_prev))
-        x = math.sqrt(a_prev) * x0_hat + math.sqrt(max(1.0 - a_prev - sigma**2, 0.0)) * eps
-        if i + 1 < len(ts) and eta > 0:
-            x = x + sigma * torch.randn(shape, generator=gen, dtype=dtype).to(device)
-        traj.append(x)
-    return (x, torch.stack(traj)) if return_trajectory else x
-
-
 # ---------------------------------------------------------------------------------------------
 # The chapter's data and its named schedules.
 # ---------------------------------------------------------------------------------------------
-
-
-def ring_gmm(K: int = 8, radius: float = 2.0, std: float = 0.25):
-    """The chapter's 2-D data: ``K`` equal-weight isotropic Gaussians evenly spaced on a circle.
-
-    Returns:
-        ``(means, stds, weights)``: shapes ``(K, 2)``, ``(K,)``, ``(K,)``, float64.
-
-    Example:
-        >>> means, stds, weights = ring_gmm(4)
-        >>> means.shape, float(weights.sum())
-        (torch.Size([4, 2]), 1.0)
-    """
-    K = check_int(K, "K", low=1)
-    radius = check_scalar(radius, "radius", low=0.0)
-    std = check_scalar(std, "std", low=0.0, closed=(False, True))
-    angle = torch.arange(K, dtype=torch.float64) * 2.0 * math.pi / K
-    means = radius * torch.stack([torch.cos(angle), torch.sin(angle)], dim=1)      # (K, 2)
-    return means, torch.full((K,), std, dtype=torch.float64), torch.full((K,), 1.0 / K, dtype=torch.float64)
-
-
-def beta_schedule(name: str, T: int) -> torch.Tensor:
-    """A named schedule for ``T`` steps: ``"linear"`` or ``"cosine"``.
-
-    ``"linear"`` rescales Ho et al.'s 1000-step endpoints by ``1000 / T``
-    (``beta`` from ``0.1 / T`` to ``20 / T``, capped below 1), as the code of Nichol &
-    Dhariwal does (``get_named_beta_schedule`` in openai/improved-diffusion; their paper
-    does not state it): the sum of the betas, ``T (beta_1 + beta_T) / 2 = 10.05``, does not
-    depend on ``T``, and :math:`\\bar\\alpha_T` changes little. ``"cosine"`` is
-    :func:`cosine_beta_schedule` with the paper's settings.
-
-    Example:
-        >>> float(beta_schedule("linear", 100)[-1])
-        0.2
-    """
-    check_choice(name, "name", ["linear", "cosine"])
-    T = check_int(T, "T", low=1)
-    if name == "cosine":
-        return cosine_beta_schedule(T)
-    return linear_beta_schedule(T, min(0.1 / T, 0.5), min(20.0 / T, 0.999))
 
 
 # The theory beyond the primer (the bound, the reverse SDE, the parameterisations, Langevin) lives in
@@ -976,15 +421,21 @@ from .diffusion_theory import (  # noqa: E402, F401
     x0_to_eps,
 )
 
-# The chapter's widgets live in companion.views.diffusion (presentation apart from the mathematics);
-# their old names here still resolve, on first use, for readers' code written against them.
-_MOVED_TO_VIEWS = ("NOISED_SLIDERS", "noised_data_view", "SAMPLING_SLIDERS", "sampling_steps_view",
-                   "noising_widget_spec", "sampling_widget_spec", "widget_specs")
+# Names whose home moved, still resolved here on first use (``Df.ddpm_sample`` works): the schedules
+# (their argument ``alphas_cumprod`` shares the function's name, so they are not imported), the
+# samplers (which import this module) and the widgets (presentation apart from the mathematics).
+_HOMES = {
+    **dict.fromkeys(("linear_beta_schedule", "cosine_beta_schedule", "alphas_cumprod", "snr",
+                     "beta_schedule"), "schedules"),
+    **dict.fromkeys(("ddpm_sample", "ddim_timesteps", "ddim_sample", "_check_sampler_args"), "samplers"),
+    **dict.fromkeys(("NOISED_SLIDERS", "noised_data_view", "SAMPLING_SLIDERS", "sampling_steps_view",
+                     "noising_widget_spec", "sampling_widget_spec", "widget_specs"), "views.diffusion"),
+}
 
 
 def __getattr__(name: str):
-    if name in _MOVED_TO_VIEWS:
-        from .views import diffusion as views
+    if name in _HOMES:
+        import importlib
 
-        return getattr(views, name)
+        return getattr(importlib.import_module(f"companion.{_HOMES[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

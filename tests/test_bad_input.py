@@ -461,19 +461,19 @@ case("views.flows.widget_specs", "nan", "n_points",
 case("views.flows.widget_specs", "range", "n_points", lambda: Vflows.widget_specs(flow(), n_points=0))
 
 # ------------------------------------------------------------------- diffusion
-case("diffusion.linear_beta_schedule", "shape", "T", lambda: Df.linear_beta_schedule(np.zeros(2)), TypeError)
-case("diffusion.linear_beta_schedule", "nan", "beta_end", lambda: Df.linear_beta_schedule(10, 1e-4, NAN))
-case("diffusion.linear_beta_schedule", "range", "beta_start", lambda: Df.linear_beta_schedule(10, 0.0))
-case("diffusion.cosine_beta_schedule", "shape", "s",
+case("schedules.linear_beta_schedule", "shape", "T", lambda: Df.linear_beta_schedule(np.zeros(2)), TypeError)
+case("schedules.linear_beta_schedule", "nan", "beta_end", lambda: Df.linear_beta_schedule(10, 1e-4, NAN))
+case("schedules.linear_beta_schedule", "range", "beta_start", lambda: Df.linear_beta_schedule(10, 0.0))
+case("schedules.cosine_beta_schedule", "shape", "s",
      lambda: Df.cosine_beta_schedule(10, np.zeros(2)), TypeError)
-case("diffusion.cosine_beta_schedule", "nan", "s", lambda: Df.cosine_beta_schedule(10, NAN))
-case("diffusion.cosine_beta_schedule", "range", "max_beta", lambda: Df.cosine_beta_schedule(10, max_beta=1.0))
-case("diffusion.alphas_cumprod", "shape", "betas", lambda: Df.alphas_cumprod(BETAS[None]))
-case("diffusion.alphas_cumprod", "nan", "betas", lambda: Df.alphas_cumprod(nan_at(BETAS)))
-case("diffusion.alphas_cumprod", "range", "betas", lambda: Df.alphas_cumprod(BETAS + 1.0))
-case("diffusion.snr", "shape", "alphas_cumprod", lambda: Df.snr(AB[None]))
-case("diffusion.snr", "nan", "alphas_cumprod", lambda: Df.snr(nan_at(AB)))
-case("diffusion.snr", "range", "alphas_cumprod", lambda: Df.snr(AB + 1.0))
+case("schedules.cosine_beta_schedule", "nan", "s", lambda: Df.cosine_beta_schedule(10, NAN))
+case("schedules.cosine_beta_schedule", "range", "max_beta", lambda: Df.cosine_beta_schedule(10, max_beta=1.0))
+case("schedules.alphas_cumprod", "shape", "betas", lambda: Df.alphas_cumprod(BETAS[None]))
+case("schedules.alphas_cumprod", "nan", "betas", lambda: Df.alphas_cumprod(nan_at(BETAS)))
+case("schedules.alphas_cumprod", "range", "betas", lambda: Df.alphas_cumprod(BETAS + 1.0))
+case("schedules.snr", "shape", "alphas_cumprod", lambda: Df.snr(AB[None]))
+case("schedules.snr", "nan", "alphas_cumprod", lambda: Df.snr(nan_at(AB)))
+case("schedules.snr", "range", "alphas_cumprod", lambda: Df.snr(AB + 1.0))
 _T0 = torch.zeros(4, dtype=torch.long)
 case("diffusion.q_sample", "shape", "x0 and eps", lambda: Df.q_sample(X2, 0, X2[:, :1], AB))
 case("diffusion.q_sample", "shape", "x0", lambda: Df.q_sample(t64(1.0)[0], 0, t64(0.0)[0], AB))
@@ -490,24 +490,25 @@ case("diffusion.q_posterior_mean_variance", "nan", "betas",
 case("diffusion.q_posterior_mean_variance", "range", "t",
      lambda: Df.q_posterior_mean_variance(X2, X2, _T0 + 10, BETAS))
 for _fn, _a in (("eps_to_score", "eps"), ("score_to_eps", "score")):
-    case(f"diffusion.{_fn}", "shape", "t", lambda f=_fn: getattr(Df, f)(X2, _T0[:3], AB))
-    case(f"diffusion.{_fn}", "nan", _a, lambda f=_fn: getattr(Df, f)(nan_at(X2), 0, AB))
-    case(f"diffusion.{_fn}", "range", "alphas_cumprod", lambda f=_fn: getattr(Df, f)(X2, 0, AB * 0.0))
+    case(f"parameterisations.{_fn}", "shape", "t", lambda f=_fn: getattr(Df, f)(X2, _T0[:3], AB))
+    case(f"parameterisations.{_fn}", "nan", _a, lambda f=_fn: getattr(Df, f)(nan_at(X2), 0, AB))
+    case(f"parameterisations.{_fn}", "range", "alphas_cumprod", lambda f=_fn: getattr(Df, f)(X2, 0, AB * 0.0))
 for _fn, _a in (("predict_x0_from_eps", "eps"), ("tweedie_x0", "score")):
-    case(f"diffusion.{_fn}", "shape", f"x_t and {_a}", lambda f=_fn: getattr(Df, f)(X2, 0, X2[:, :1], AB))
-    case(f"diffusion.{_fn}", "nan", _a, lambda f=_fn: getattr(Df, f)(X2, 0, nan_at(X2), AB))
-    case(f"diffusion.{_fn}", "range", "t", lambda f=_fn: getattr(Df, f)(X2, 99, X2, AB))
+    case(f"parameterisations.{_fn}", "shape", f"x_t and {_a}",
+         lambda f=_fn: getattr(Df, f)(X2, 0, X2[:, :1], AB))
+    case(f"parameterisations.{_fn}", "nan", _a, lambda f=_fn: getattr(Df, f)(X2, 0, nan_at(X2), AB))
+    case(f"parameterisations.{_fn}", "range", "t", lambda f=_fn: getattr(Df, f)(X2, 99, X2, AB))
 _MEANS, _W2 = torch.zeros(2, 2, dtype=torch.float64), t64(0.5, 0.5)
-case("diffusion.gmm_sample", "shape", "weights", lambda: Df.gmm_sample(3, _MEANS, 1.0, t64(1.0)))
-case("diffusion.gmm_sample", "nan", "means", lambda: Df.gmm_sample(3, nan_at(_MEANS), 1.0, _W2))
-case("diffusion.gmm_sample", "range", "stds", lambda: Df.gmm_sample(3, _MEANS, 0.0, _W2))
-case("diffusion.gmm_sample", "range", "weights", lambda: Df.gmm_sample(3, _MEANS, 1.0, t64(0.5, 0.6)))
+case("mixtures.gmm_sample", "shape", "weights", lambda: Df.gmm_sample(3, _MEANS, 1.0, t64(1.0)))
+case("mixtures.gmm_sample", "nan", "means", lambda: Df.gmm_sample(3, nan_at(_MEANS), 1.0, _W2))
+case("mixtures.gmm_sample", "range", "stds", lambda: Df.gmm_sample(3, _MEANS, 0.0, _W2))
+case("mixtures.gmm_sample", "range", "weights", lambda: Df.gmm_sample(3, _MEANS, 1.0, t64(0.5, 0.6)))
 for _fn in ("gmm_noised_log_prob", "gmm_responsibilities", "gmm_noised_score", "gmm_optimal_eps",
             "gmm_posterior_mean_x0"):
-    case(f"diffusion.{_fn}", "shape", "means",
+    case(f"mixtures.{_fn}", "shape", "means",
          lambda f=_fn: getattr(Df, f)(X2, 0, AB, torch.zeros(2, 3), 1.0, _W2))
-    case(f"diffusion.{_fn}", "nan", "x_t", lambda f=_fn: getattr(Df, f)(nan_at(X2), 0, AB, _MEANS, 1.0, _W2))
-    case(f"diffusion.{_fn}", "range", "stds",
+    case(f"mixtures.{_fn}", "nan", "x_t", lambda f=_fn: getattr(Df, f)(nan_at(X2), 0, AB, _MEANS, 1.0, _W2))
+    case(f"mixtures.{_fn}", "range", "stds",
          lambda f=_fn: getattr(Df, f)(X2, 0, AB, _MEANS, t64(1.0, -1.0), _W2))
 case("diffusion.gaussian_eps_loss_floor", "shape", "alphas_cumprod",
      lambda: Df.gaussian_eps_loss_floor(0, AB[None], 1.0, 2))
@@ -533,23 +534,23 @@ case("diffusion.train_eps_model", "shape", "alphas_cumprod",
 case("diffusion.train_eps_model", "nan", "data", lambda: Df.train_eps_model(_EPS_MLP, nan_at(X2), AB))
 case("diffusion.train_eps_model", "range", "batch_size",
      lambda: Df.train_eps_model(_EPS_MLP, X2, AB, batch_size=0))
-case("diffusion.ddpm_sample", "shape", "shape", lambda: Df.ddpm_sample(ZERO_EPS, BETAS, (0, 2)))
-case("diffusion.ddpm_sample", "shape", "betas", lambda: Df.ddpm_sample(ZERO_EPS, BETAS[None], (4, 2)))
-case("diffusion.ddpm_sample", "nan", "betas", lambda: Df.ddpm_sample(ZERO_EPS, nan_at(BETAS), (4, 2)))
-case("diffusion.ddpm_sample", "range", "seed", lambda: Df.ddpm_sample(ZERO_EPS, BETAS, (4, 2), seed=-1))
-case("diffusion.ddim_timesteps", "shape", "steps", lambda: Df.ddim_timesteps(10, np.zeros(2)), TypeError)
-case("diffusion.ddim_timesteps", "nan", "steps", lambda: Df.ddim_timesteps(10, NAN), TypeError)
-case("diffusion.ddim_timesteps", "range", "steps", lambda: Df.ddim_timesteps(10, 11))
-case("diffusion.ddim_sample", "shape", "alphas_cumprod",
+case("samplers.ddpm_sample", "shape", "shape", lambda: Df.ddpm_sample(ZERO_EPS, BETAS, (0, 2)))
+case("samplers.ddpm_sample", "shape", "betas", lambda: Df.ddpm_sample(ZERO_EPS, BETAS[None], (4, 2)))
+case("samplers.ddpm_sample", "nan", "betas", lambda: Df.ddpm_sample(ZERO_EPS, nan_at(BETAS), (4, 2)))
+case("samplers.ddpm_sample", "range", "seed", lambda: Df.ddpm_sample(ZERO_EPS, BETAS, (4, 2), seed=-1))
+case("samplers.ddim_timesteps", "shape", "steps", lambda: Df.ddim_timesteps(10, np.zeros(2)), TypeError)
+case("samplers.ddim_timesteps", "nan", "steps", lambda: Df.ddim_timesteps(10, NAN), TypeError)
+case("samplers.ddim_timesteps", "range", "steps", lambda: Df.ddim_timesteps(10, 11))
+case("samplers.ddim_sample", "shape", "alphas_cumprod",
      lambda: Df.ddim_sample(ZERO_EPS, AB[None], (4, 2), 2))
-case("diffusion.ddim_sample", "nan", "eta", lambda: Df.ddim_sample(ZERO_EPS, AB, (4, 2), 2, eta=NAN))
-case("diffusion.ddim_sample", "range", "steps", lambda: Df.ddim_sample(ZERO_EPS, AB, (4, 2), 11))
-case("diffusion.ring_gmm", "shape", "radius", lambda: Df.ring_gmm(8, np.ones(2)), TypeError)
-case("diffusion.ring_gmm", "nan", "std", lambda: Df.ring_gmm(8, 2.0, NAN))
-case("diffusion.ring_gmm", "range", "K", lambda: Df.ring_gmm(0))
-case("diffusion.beta_schedule", "shape", "T", lambda: Df.beta_schedule("linear", np.zeros(2)), TypeError)
-case("diffusion.beta_schedule", "nan", "name", lambda: Df.beta_schedule(NAN, 10))
-case("diffusion.beta_schedule", "range", "name", lambda: Df.beta_schedule("quadratic", 10))
+case("samplers.ddim_sample", "nan", "eta", lambda: Df.ddim_sample(ZERO_EPS, AB, (4, 2), 2, eta=NAN))
+case("samplers.ddim_sample", "range", "steps", lambda: Df.ddim_sample(ZERO_EPS, AB, (4, 2), 11))
+case("mixtures.ring_gmm", "shape", "radius", lambda: Df.ring_gmm(8, np.ones(2)), TypeError)
+case("mixtures.ring_gmm", "nan", "std", lambda: Df.ring_gmm(8, 2.0, NAN))
+case("mixtures.ring_gmm", "range", "K", lambda: Df.ring_gmm(0))
+case("schedules.beta_schedule", "shape", "T", lambda: Df.beta_schedule("linear", np.zeros(2)), TypeError)
+case("schedules.beta_schedule", "nan", "name", lambda: Df.beta_schedule(NAN, 10))
+case("schedules.beta_schedule", "range", "name", lambda: Df.beta_schedule("quadratic", 10))
 _SCHED = {"linear": AB}
 case("views.diffusion.noised_data_view", "shape", "x0",
      lambda: Vdiffusion.noised_data_view(0, "linear", x0=torch.zeros(4, 3), eps=torch.zeros(4, 3),
@@ -609,24 +610,24 @@ for _fn, _a, _t_bad in (("velocity_to_x1", "v", -_TF), ("velocity_to_eps", "v", 
     case(f"flow_matching.{_fn}", "nan", _a, lambda f=_fn: getattr(FM, f)(nan_at(X2), X2, _TF, "linear"))
     case(f"flow_matching.{_fn}", "range", "t", lambda f=_fn, tb=_t_bad: getattr(FM, f)(X2, X2, tb, "cosine"))
 for _fn in ("ode_sample", "ode_trajectory"):
-    case(f"flow_matching.{_fn}", "shape", "x0", lambda f=_fn: getattr(FM, f)(_ZERO_V, X2[0], 2))
-    case(f"flow_matching.{_fn}", "nan", "x0", lambda f=_fn: getattr(FM, f)(_ZERO_V, nan_at(X2), 2))
-    case(f"flow_matching.{_fn}", "range", "steps", lambda f=_fn: getattr(FM, f)(_ZERO_V, X2, 0))
-    case(f"flow_matching.{_fn}", "range", "method", lambda f=_fn: getattr(FM, f)(_ZERO_V, X2, 2, "heun"))
-case("flow_matching.ode_sample", "shape", "velocity_fn", lambda: FM.ode_sample(lambda x, t: x[:, :1], X2, 2))
-case("flow_matching.divergence", "shape", "t", lambda: FM.divergence(_ZERO_V, X2, _TF[:2]))
-case("flow_matching.divergence", "nan", "x", lambda: FM.divergence(_ZERO_V, nan_at(X2), _TF))
-case("flow_matching.divergence", "range", "t", lambda: FM.divergence(_ZERO_V, X2, _TF + 1.0))
-case("flow_matching.hutchinson_divergence", "shape", "x",
+    case(f"ode.{_fn}", "shape", "x0", lambda f=_fn: getattr(FM, f)(_ZERO_V, X2[0], 2))
+    case(f"ode.{_fn}", "nan", "x0", lambda f=_fn: getattr(FM, f)(_ZERO_V, nan_at(X2), 2))
+    case(f"ode.{_fn}", "range", "steps", lambda f=_fn: getattr(FM, f)(_ZERO_V, X2, 0))
+    case(f"ode.{_fn}", "range", "method", lambda f=_fn: getattr(FM, f)(_ZERO_V, X2, 2, "heun"))
+case("ode.ode_sample", "shape", "velocity_fn", lambda: FM.ode_sample(lambda x, t: x[:, :1], X2, 2))
+case("ode.divergence", "shape", "t", lambda: FM.divergence(_ZERO_V, X2, _TF[:2]))
+case("ode.divergence", "nan", "x", lambda: FM.divergence(_ZERO_V, nan_at(X2), _TF))
+case("ode.divergence", "range", "t", lambda: FM.divergence(_ZERO_V, X2, _TF + 1.0))
+case("ode.hutchinson_divergence", "shape", "x",
      lambda: FM.hutchinson_divergence(_ZERO_V, X2[0], _TF))
-case("flow_matching.hutchinson_divergence", "nan", "t",
+case("ode.hutchinson_divergence", "nan", "t",
      lambda: FM.hutchinson_divergence(_ZERO_V, X2, nan_at(_TF)))
-case("flow_matching.hutchinson_divergence", "range", "n_probes",
+case("ode.hutchinson_divergence", "range", "n_probes",
      lambda: FM.hutchinson_divergence(_ZERO_V, X2, _TF, n_probes=0))
-case("flow_matching.ode_log_prob", "shape", "x1", lambda: FM.ode_log_prob(_ZERO_V, X2[0], 2))
-case("flow_matching.ode_log_prob", "nan", "x1", lambda: FM.ode_log_prob(_ZERO_V, nan_at(X2), 2))
-case("flow_matching.ode_log_prob", "range", "steps", lambda: FM.ode_log_prob(_ZERO_V, X2, 0))
-case("flow_matching.ode_log_prob", "range", "divergence_fn",
+case("ode.ode_log_prob", "shape", "x1", lambda: FM.ode_log_prob(_ZERO_V, X2[0], 2))
+case("ode.ode_log_prob", "nan", "x1", lambda: FM.ode_log_prob(_ZERO_V, nan_at(X2), 2))
+case("ode.ode_log_prob", "range", "steps", lambda: FM.ode_log_prob(_ZERO_V, X2, 0))
+case("ode.ode_log_prob", "range", "divergence_fn",
      lambda: FM.ode_log_prob(_ZERO_V, X2, 2, divergence_fn=1.0), TypeError)
 case("flow_matching.straightness", "shape", "x0", lambda: FM.straightness(_ZERO_V, X2[0]))
 case("flow_matching.straightness", "nan", "x0", lambda: FM.straightness(_ZERO_V, nan_at(X2)))
@@ -1210,6 +1211,10 @@ case("vae_theory.train_vae_remedied", "nan", "free_bits",
      lambda: Vt.train_vae_remedied(vae(), X2, free_bits=NAN))
 case("vae_theory.train_vae_remedied", "range", "warmup_steps",
      lambda: Vt.train_vae_remedied(vae(), X2, warmup_steps=-1))
+
+case("utils.start_chapter", "shape", "threads", lambda: Ut.start_chapter(0, threads=np.zeros(2)), TypeError)
+case("utils.start_chapter", "nan", "seed", lambda: Ut.start_chapter(NAN), TypeError)
+case("utils.start_chapter", "range", "threads", lambda: Ut.start_chapter(0, threads=0))
 
 EXEMPT: dict[str, str] = {
     "views.gan.dirac_widget_spec": "takes no arguments",
