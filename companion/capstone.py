@@ -639,14 +639,17 @@ def config_dict(config: CapstoneConfig | None = None) -> dict:
     return asdict(_config(config))
 
 
-# The chapter's widgets live in companion.views.capstone (presentation apart from the mathematics);
-# their old names here still resolve, on first use, for readers' code written against them.
-_MOVED_TO_VIEWS = ("SAMPLES_SLIDERS", "samples_view", "widget_specs")
+# Names whose home moved, still resolved here on first use, so readers' code written against the
+# old paths keeps working: the widgets (presentation apart from the mathematics).
+_HOMES = {
+    "views.capstone": ("SAMPLES_SLIDERS", "samples_view", "widget_specs"),
+}
 
 
 def __getattr__(name: str):
-    if name in _MOVED_TO_VIEWS:
-        from .views import capstone as views
+    for home, names in _HOMES.items():
+        if name in names:
+            import importlib
 
-        return getattr(views, name)
+            return getattr(importlib.import_module(f"companion.{home}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

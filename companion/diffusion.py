@@ -425,17 +425,21 @@ from .diffusion_theory import (  # noqa: E402, F401
 # (their argument ``alphas_cumprod`` shares the function's name, so they are not imported), the
 # samplers (which import this module) and the widgets (presentation apart from the mathematics).
 _HOMES = {
-    **dict.fromkeys(("linear_beta_schedule", "cosine_beta_schedule", "alphas_cumprod", "snr",
-                     "beta_schedule"), "schedules"),
-    **dict.fromkeys(("ddpm_sample", "ddim_timesteps", "ddim_sample", "_check_sampler_args"), "samplers"),
-    **dict.fromkeys(("NOISED_SLIDERS", "noised_data_view", "SAMPLING_SLIDERS", "sampling_steps_view",
-                     "noising_widget_spec", "sampling_widget_spec", "widget_specs"), "views.diffusion"),
+    "schedules": (
+        "linear_beta_schedule", "cosine_beta_schedule", "alphas_cumprod", "snr", "beta_schedule"
+    ),
+    "samplers": ("ddpm_sample", "ddim_timesteps", "ddim_sample", "_check_sampler_args"),
+    "views.diffusion": (
+        "NOISED_SLIDERS", "noised_data_view", "SAMPLING_SLIDERS", "sampling_steps_view",
+        "noising_widget_spec", "sampling_widget_spec", "widget_specs"
+    ),
 }
 
 
 def __getattr__(name: str):
-    if name in _HOMES:
-        import importlib
+    for home, names in _HOMES.items():
+        if name in names:
+            import importlib
 
-        return getattr(importlib.import_module(f"companion.{_HOMES[name]}"), name)
+            return getattr(importlib.import_module(f"companion.{home}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -662,14 +662,17 @@ def cfg_velocity(v_uncond: torch.Tensor, v_cond: torch.Tensor, scale: float) -> 
     return v_uncond + scale * (v_cond - v_uncond)
 
 
-# The chapter's widgets live in companion.views.flow_matching (presentation apart from the mathematics);
-# their old names here still resolve, on first use, for readers' code written against them.
-_MOVED_TO_VIEWS = ("SAMPLING_SLIDERS", "sampling_view", "sampling_widget_spec", "widget_specs")
+# Names whose home moved, still resolved here on first use, so readers' code written against the
+# old paths keeps working: the widgets (presentation apart from the mathematics).
+_HOMES = {
+    "views.flow_matching": ("SAMPLING_SLIDERS", "sampling_view", "sampling_widget_spec", "widget_specs"),
+}
 
 
 def __getattr__(name: str):
-    if name in _MOVED_TO_VIEWS:
-        from .views import flow_matching as views
+    for home, names in _HOMES.items():
+        if name in names:
+            import importlib
 
-        return getattr(views, name)
+            return getattr(importlib.import_module(f"companion.{home}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

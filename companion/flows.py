@@ -16,80 +16,24 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
+from .datasets import (  # noqa: F401 -- re-exported: their home is companion.datasets
+    _rng,
+    sample_checkerboard,
+    sample_two_moons,
+)
 from .distributions import normal_log_prob
+from .splines import (  # noqa: F401 -- re-exported: their home is companion.splines
+    rational_quadratic_spline,
+)
 from .validation import ArrayLike, check_array, check_choice, check_int, check_scalar, is_torch
 
-__all__ = ["sample_two_moons", "sample_checkerboard", "standard_normal_log_prob",
-           "log_prob_change_of_variables", "log_abs_det_jacobian", "AffineCoupling",
-           "rational_quadratic_spline", "SplineCoupling", "Permutation", "Flow", "make_flow",
-           "train_flow", "negative_log_likelihood", "flow_1d_inverse", "flow_1d_forward"]
+__all__ = ["standard_normal_log_prob", "log_prob_change_of_variables", "log_abs_det_jacobian",
+           "AffineCoupling", "SplineCoupling", "Permutation", "Flow", "make_flow", "train_flow",
+           "negative_log_likelihood", "flow_1d_inverse", "flow_1d_forward"]
 
 
 # --------------------------------------------------------------------------- data
-
-
-def _rng(rng: np.random.Generator | int) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    return np.random.default_rng(check_int(rng, "rng", low=0))
-
-
-def sample_two_moons(n: int, *, noise: float = 0.08, rng: np.random.Generator | int = 0) -> np.ndarray:
-    """Two interleaved half circles with Gaussian jitter, centred and scaled to about unit spread.
-
-    The upper moon is the half circle of radius 1 around (0, 0), the lower one around
-    (1, 0.5) flipped; the points are then shifted by (-0.5, -0.25) and multiplied by 1.5.
-
-    Args:
-        n: number of points (>= 1); half on each moon (the first gets the extra one).
-        noise: standard deviation (>= 0) of the isotropic Gaussian jitter, before scaling.
-        rng: a NumPy ``Generator`` or an integer seed.
-
-    Returns:
-        ``x``, shape ``(n, 2)``, float64.
-
-    Example:
-        >>> sample_two_moons(4, rng=0).shape
-        (4, 2)
-    """
-    n = check_int(n, "n", low=1)
-    noise = check_scalar(noise, "noise", low=0.0)
-    rng = _rng(rng)
-    n_up = n - n // 2
-    t_up, t_low = rng.uniform(0, np.pi, n_up), rng.uniform(0, np.pi, n // 2)
-    up = np.stack([np.cos(t_up), np.sin(t_up)], axis=1)
-    low = np.stack([1.0 - np.cos(t_low), 0.5 - np.sin(t_low)], axis=1)
-    x = np.concatenate([up, low]) + noise * rng.normal(size=(n, 2))
-    return 1.5 * (x - np.array([0.5, 0.25]))
-
-
-def sample_checkerboard(n: int, *, rng: np.random.Generator | int = 0) -> np.ndarray:
-    """Uniform samples on the 8 dark squares of a 4 x 4 checkerboard covering [-2, 2]^2.
-
-    The density is 1/8 on the dark squares (unit squares ``[i, i+1) x [j, j+1)`` with
-    ``i + j`` even) and 0 elsewhere, so its entropy is exactly ``log 8`` nats: no model
-    can have a lower expected negative log-likelihood.
-
-    Args:
-        n: number of points (>= 1).
-        rng: a NumPy ``Generator`` or an integer seed.
-
-    Returns:
-        ``x``, shape ``(n, 2)``, float64.
-
-    Example:
-        >>> x = sample_checkerboard(1000, rng=0)
-        >>> bool(np.all((np.floor(x[:, 0]) + np.floor(x[:, 1])) % 2 == 0))
-        True
-    """
-    n = check_int(n, "n", low=1)
-    rng = _rng(rng)
-    x1 = rng.uniform(-2.0, 2.0, n)
-    x2 = rng.uniform(0.0, 1.0, n) - 2.0 * rng.integers(0, 2, n)  # in [-2,-1) or [0, 1)
-    x2 = x2 + np.floor(x1) % 2  # shift by one row in odd columns
-    return np.stack([x1, x2], axis=1)
 
 
 # ------------------------------------------------------------ change of variables
@@ -273,119 +217,6 @@ class AffineCoupling(nn.Module):
         s, t = self._scale_shift(y * self.mask)
         x = (y - t) * torch.exp(-s)
         return x, -s.sum(dim=-1)
-
-
-def rational_quadratic_spline(
-    x: torch.Tensor,
-    widths: torch.Tensor,
-    heights: torch.Tensor,
-    derivatives: torch.Tensor,
-    *,
-    bound: float = 3.0,
-    inverse: bool = False,
-    min_bin: float = 1e-3,
-    min_derivative: float = 1e-3,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""Monotone rational-quadratic spline of Durkan et al. (2019), elementwise, equation ``eq-rq-spline``.
-
-    On ``[-bound, bound]`` the map passes through ``K + 1`` knots
-    :math:`(x^{(k)}, y^{(k)})` with slopes :math:`\delta^{(k)} > 0`; outside it is the
-    identity (slopes 1 at both ends, so the map is continuous with a continuous
-    derivative). In bin ``k``, with :math:`\xi = (x - x^{(k)})/w_k`, :math:`s_k = h_k / w_k`:
-
-    .. math::
-        y = y^{(k)} + \frac{h_k\,[s_k \xi^2 + \delta^{(k)}\xi(1-\xi)]}
-                         {s_k + [\delta^{(k+1)} + \delta^{(k)} - 2 s_k]\,\xi(1-\xi)},
-        \qquad
-        \frac{dy}{dx} = \frac{s_k^2 [\delta^{(k+1)}\xi^2 + 2 s_k \xi(1-\xi) + \delta^{(k)}(1-\xi)^2]}
-                            {\big(s_k + [\delta^{(k+1)} + \delta^{(k)} - 2 s_k]\,\xi(1-\xi)\big)^2}.
-
-    The inverse solves a quadratic in :math:`\xi` in closed form.
-
-    Args:
-        x: inputs, any shape ``(...)`` (outputs if ``inverse``).
-        widths, heights: unnormalised bin sizes, shape ``(..., K)``; a softmax makes them
-            positive and sum to ``2 * bound``.
-        derivatives: unnormalised interior slopes, shape ``(..., K - 1)``; a softplus
-            makes them positive.
-        bound: half-width of the interval where the spline acts (> 0).
-        inverse: evaluate the inverse map instead.
-        min_bin, min_derivative: floors on the relative bin size and the slopes.
-
-    Returns:
-        ``(y, log_abs_det)``, both shape ``(...)``: the output and :math:`\log|dy/dx|`
-        (for ``inverse``, :math:`\log|dx/dy|` of the inverse map).
-
-    Example:
-        >>> g = torch.Generator().manual_seed(0)
-        >>> x = torch.linspace(-4, 4, 9, dtype=torch.float64)
-        >>> w, h, d = (torch.randn(9, k, generator=g, dtype=torch.float64) for k in (5, 5, 4))
-        >>> y, ld = rational_quadratic_spline(x, w, h, d)
-        >>> x_back, ld_inv = rational_quadratic_spline(y, w, h, d, inverse=True)
-        >>> bool(torch.allclose(x_back, x, atol=1e-12)), bool(torch.allclose(ld, -ld_inv, atol=1e-12))
-        (True, True)
-        >>> float(y[0]), float(y[-1])  # identity outside [-3, 3]
-        (-4.0, 4.0)
-    """
-    x = check_array(x, "x")
-    widths, heights = check_array(widths, "widths"), check_array(heights, "heights")
-    derivatives = check_array(derivatives, "derivatives")
-    bound = check_scalar(bound, "bound", low=0.0, closed=(False, True))
-    min_bin = check_scalar(min_bin, "min_bin", low=0.0, closed=(False, True))
-    min_derivative = check_scalar(min_derivative, "min_derivative", low=0.0, closed=(False, True))
-    n_bins = widths.shape[-1]
-    if widths.shape != (*x.shape, n_bins) or heights.shape != widths.shape:
-        raise ValueError(f"widths, heights: expected shape {(*x.shape, 'K')} each, "
-                         f"got {tuple(widths.shape)} and {tuple(heights.shape)}")
-    if derivatives.shape != (*x.shape, n_bins - 1):
-        raise ValueError(f"derivatives: expected shape {(*x.shape, n_bins - 1)}, "
-                         f"got {tuple(derivatives.shape)}")
-    if not 0 < min_bin * n_bins < 1:
-        raise ValueError(f"min_bin: expected 0 < min_bin * K < 1, got {min_bin} with K = {n_bins}")
-
-    def knots(raw):  # (..., K) -> positions (..., K + 1) from -bound to bound, sizes (..., K)
-        frac = min_bin + (1 - min_bin * n_bins) * torch.softmax(raw, dim=-1)
-        pos = F.pad(torch.cumsum(frac, dim=-1), (1, 0))
-        pos = 2 * bound * pos - bound
-        pos = torch.cat([torch.full_like(pos[..., :1], -bound), pos[..., 1:-1],
-                         torch.full_like(pos[..., :1], bound)], dim=-1)
-        return pos, pos[..., 1:] - pos[..., :-1]
-
-    xs, w = knots(widths)
-    ys, h = knots(heights)
-    delta = min_derivative + F.softplus(derivatives)
-    delta = F.pad(delta, (1, 1), value=1.0)  # slope 1 at both ends: matches the identity tails
-
-    inside = (x >= -bound) & (x <= bound)
-    xc = x.clamp(-bound, bound)
-    knots_in = ys if inverse else xs
-    k = (torch.sum(xc[..., None] >= knots_in[..., :-1], dim=-1) - 1).clamp(0, n_bins - 1)[..., None]
-
-    def pick(t):
-        return t.gather(-1, k)[..., 0]
-
-    xk, yk, wk, hk = pick(xs), pick(ys), pick(w), pick(h)
-    dk, dk1 = pick(delta[..., :-1]), pick(delta[..., 1:])
-    sk = hk / wk
-    curv = dk1 + dk - 2 * sk
-    if inverse:
-        dy = xc - yk
-        a = hk * (sk - dk) + dy * curv
-        b = hk * dk - dy * curv
-        c = -sk * dy
-        disc = (b**2 - 4 * a * c).clamp_min(0.0)
-        xi = (2 * c / (-b - torch.sqrt(disc))).clamp(0.0, 1.0)
-        out = xi * wk + xk
-    else:
-        xi = (xc - xk) / wk
-        out = yk + hk * (sk * xi**2 + dk * xi * (1 - xi)) / (sk + curv * xi * (1 - xi))
-    tt = xi * (1 - xi)
-    log_deriv = (2 * torch.log(sk) + torch.log(dk1 * xi**2 + 2 * sk * tt + dk * (1 - xi) ** 2)
-                 - 2 * torch.log(sk + curv * tt))
-    if inverse:
-        log_deriv = -log_deriv
-    y = torch.where(inside, out, x)
-    return y, torch.where(inside, log_deriv, torch.zeros_like(log_deriv))
 
 
 class SplineCoupling(nn.Module):
@@ -732,15 +563,19 @@ def flow_1d_forward(z: ArrayLike, shift: float, scale: float, bend: float) -> np
     return shift + scale * 0.5 * (lo + hi)
 
 
-# The chapter's widgets live in companion.views.flows (presentation apart from the mathematics);
-# their old names here still resolve, on first use, for readers' code written against them.
-_MOVED_TO_VIEWS = ("FLOW_1D_SLIDERS", "flow_1d_view", "flow_layers_view", "flow_1d_widget_spec",
-                   "widget_specs")
+# Names whose home moved, still resolved here on first use, so readers' code written against the
+# old paths keeps working: the widgets (presentation apart from the mathematics).
+_HOMES = {
+    "views.flows": (
+        "FLOW_1D_SLIDERS", "flow_1d_view", "flow_layers_view", "flow_1d_widget_spec", "widget_specs"
+    ),
+}
 
 
 def __getattr__(name: str):
-    if name in _MOVED_TO_VIEWS:
-        from .views import flows as views
+    for home, names in _HOMES.items():
+        if name in names:
+            import importlib
 
-        return getattr(views, name)
+            return getattr(importlib.import_module(f"companion.{home}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

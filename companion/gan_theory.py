@@ -28,6 +28,7 @@ from .validation import (
     ArrayLike,
     check_array,
     check_choice,
+    check_in_range,
     check_int,
     check_positive,
     check_same_shape,
@@ -35,8 +36,9 @@ from .validation import (
     is_torch,
 )
 
-__all__ = ["nonsaturating_objective_at_optimum", "dirac_gan_vector_field",
-           "dirac_gan_jacobian", "dirac_gan_step_matrix", "dirac_gan_simulate"]
+__all__ = ["nonsaturating_objective_at_optimum", "dirac_gan_vector_field", "dirac_gan_jacobian",
+           "dirac_gan_step_matrix", "dirac_gan_simulate", "optimal_discriminator", "gan_value",
+           "js_divergence"]
 
 DIRAC_METHODS = ("simultaneous", "alternating")
 
@@ -279,15 +281,133 @@ def dirac_gan_simulate(
     return out
 
 
-# The chapter's widgets live in companion.views.gan (presentation apart from the mathematics);
-# their old names here still resolve, on first use, for readers' code written against them.
-_MOVED_TO_VIEWS = ("DIRAC_SLIDERS", "DIRAC_START", "DIRAC_TIME", "dirac_gan_view",
-                   "dirac_widget_spec")
+# Names whose home moved, still resolved here on first use, so readers' code written against the
+# old paths keeps working: the widgets (presentation apart from the mathematics).
+_HOMES = {
+    "views.gan": ("DIRAC_SLIDERS", "DIRAC_START", "DIRAC_TIME", "dirac_gan_view", "dirac_widget_spec"),
+}
 
 
 def __getattr__(name: str):
-    if name in _MOVED_TO_VIEWS:
-        from .views import gan as views
+    for home, names in _HOMES.items():
+        if name in names:
+            import importlib
 
-        return getattr(views, name)
+            return getattr(importlib.import_module(f"companion.{home}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _density(p: ArrayLike, name: str, dx: float | None, tol: float) -> np.ndarray:
+    p = check_array(p, name, ndim=1)
+    p = p.detach().cpu().double().numpy() if is_torch(p) else np.asarray(p, dtype=np.float64)
+    check_positive(p, name, strict=False)
+    if dx is not None:
+        mass = float(p.sum() * dx)
+        if abs(mass - 1.0) > tol:
+            raise ValueError(f"{name}: expected a density that integrates to 1 within {tol}, got {mass:.6g}")
+    return p
+
+
+def _dx(dx: float) -> float:
+    return check_scalar(dx, "dx", low=0.0, closed=(False, True))
+
+
+def optimal_discriminator(
+    p_data: ArrayLike, p_model: ArrayLike, dx: float | None = None, tol: float = 1e-3
+) -> np.ndarray:
+    r"""The optimal discriminator of a fixed generator, equation ``eq-d-star``.
+
+    .. math:: D^*(x) = \frac{p_{\text{data}}(x)}{p_{\text{data}}(x) + p_g(x)} .
+
+    Where both densities are zero, :math:`D^*` is arbitrary (no point of either
+    distribution lands there); this function returns 1/2.
+
+    Args:
+        p_data, p_model: density values at the same points, shape ``(n,)``, >= 0.
+        dx: grid spacing; when given, each density must integrate to 1 within ``tol``.
+        tol: tolerance on the total mass.
+
+    Returns:
+        ``D*``, shape ``(n,)``, float64, values in [0, 1].
+
+    Example:
+        >>> optimal_discriminator(np.array([1.0, 0.0, 3.0]), np.array([1.0, 2.0, 1.0]))
+        array([0.5 , 0.  , 0.75])
+    """
+    dx = None if dx is None else _dx(dx)
+    tol = check_scalar(tol, "tol", low=0.0, closed=(False, True))
+    p_data = _density(p_data, "p_data", dx, tol)
+    p_model = _density(p_model, "p_model", dx, tol)
+    check_same_shape(p_data=p_data, p_model=p_model)
+    total = p_data + p_model
+    return np.divide(p_data, total, out=np.full_like(total, 0.5), where=total > 0)
+
+
+def gan_value(
+    p_data: ArrayLike, p_model: ArrayLike, discriminator: ArrayLike, dx: float, tol: float = 1e-3
+) -> float:
+    r"""The value function of a discriminator by quadrature, equation ``eq-gan-value``.
+
+    .. math::
+        V(G, D) = \int p_{\text{data}}(x) \log D(x)\,dx + \int p_g(x) \log\big(1 - D(x)\big)\,dx,
+
+    with the convention :math:`0 \log 0 = 0` (a discriminator may be 0 or 1 where one
+    density vanishes).
+
+    Args:
+        p_data, p_model: densities on a grid of spacing ``dx``, shape ``(n,)``.
+        discriminator: :math:`D(x)` on the same grid, values in [0, 1], shape ``(n,)``.
+        dx: grid spacing (> 0).
+        tol: tolerance on each density's total mass.
+
+    Example:
+        >>> x = np.linspace(-10, 10, 20001); dx = x[1] - x[0]
+        >>> p = np.exp(-x**2 / 2) / np.sqrt(2 * np.pi)
+        >>> round(gan_value(p, p, np.full_like(x, 0.5), dx), 6)   # -log 4
+        -1.386294
+    """
+    from scipy.special import xlogy
+
+    dx = _dx(dx)
+    tol = check_scalar(tol, "tol", low=0.0, closed=(False, True))
+    p_data = _density(p_data, "p_data", dx, tol)
+    p_model = _density(p_model, "p_model", dx, tol)
+    d = check_in_range(check_array(discriminator, "discriminator", ndim=1), "discriminator", 0.0, 1.0)
+    d = d.detach().cpu().double().numpy() if is_torch(d) else np.asarray(d, dtype=np.float64)
+    check_same_shape(p_data=p_data, p_model=p_model, discriminator=d)
+    return float((xlogy(p_data, d) + xlogy(p_model, 1.0 - d)).sum() * dx)
+
+
+def js_divergence(p: ArrayLike, q: ArrayLike, dx: float, tol: float = 1e-3) -> float:
+    r"""Jensen-Shannon divergence of two densities on a grid, equation ``eq-js``.
+
+    .. math::
+        \operatorname{JS}(p\,\|\,q) = \tfrac12 \KL(p\,\|\,m) + \tfrac12 \KL(q\,\|\,m),
+        \qquad m = \tfrac12 (p + q),
+
+    in nats, so :math:`0 \le \operatorname{JS} \le \log 2`.
+
+    Args:
+        p, q: densities on a grid of spacing ``dx``, shape ``(n,)``, >= 0, each
+            integrating to 1 within ``tol``.
+        dx: grid spacing (> 0).
+        tol: tolerance on each density's total mass.
+
+    Example:
+        >>> x = (np.arange(4000) + 0.5) / 1000; dx = 1e-3     # midpoints of [0, 4]
+        >>> p = np.where(x < 1, 1.0, 0.0); q = np.where(x >= 3, 1.0, 0.0)
+        >>> round(js_divergence(p, q, dx), 4)   # disjoint supports: log 2
+        0.6931
+    """
+    from scipy.special import xlogy
+
+    dx = _dx(dx)
+    tol = check_scalar(tol, "tol", low=0.0, closed=(False, True))
+    p = _density(p, "p", dx, tol)
+    q = _density(q, "q", dx, tol)
+    check_same_shape(p=p, q=q)
+    m = 0.5 * (p + q)
+    safe_m = np.where(m > 0, m, 1.0)
+    kl_pm = (xlogy(p, p) - xlogy(p, safe_m)).sum() * dx
+    kl_qm = (xlogy(q, q) - xlogy(q, safe_m)).sum() * dx
+    return float(0.5 * kl_pm + 0.5 * kl_qm)

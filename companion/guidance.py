@@ -955,27 +955,24 @@ def guidance_metrics(mix: LabelledMixture, x: torch.Tensor, labels: torch.Tensor
     }
 
 
-# --------------------------------------------------------------------------------------
-# Re-exported: the remedies for high guidance scales live in companion.guidance_remedies
-# (which imports this module, so they are loaded on first use: G.cfg_rescale works).
-# --------------------------------------------------------------------------------------
-
-_REMEDIES = ("cfg_rescale", "noise_level", "interval_scale", "dynamic_threshold", "guided_sample_remedied")
-
-
-# The chapter's widget lives in companion.views.guidance (presentation apart from the mathematics);
-# its old names here still resolve, on first use, for readers' code written against them.
-_MOVED_TO_VIEWS = ("GUIDANCE_SLIDERS", "guidance_scales", "precompute_guidance_grid", "guidance_view",
-                   "widget_specs")
+# Names whose home moved, still resolved here on first use, so readers' code written against the
+# old paths keeps working: the remedies for high guidance scales (companion.guidance_remedies
+# imports this module) and the widgets (presentation apart from the mathematics).
+_HOMES = {
+    "guidance_remedies": (
+        "cfg_rescale", "noise_level", "interval_scale", "dynamic_threshold", "guided_sample_remedied"
+    ),
+    "views.guidance": (
+        "GUIDANCE_SLIDERS", "guidance_scales", "precompute_guidance_grid", "guidance_view",
+        "widget_specs"
+    ),
+}
 
 
 def __getattr__(name: str):
-    if name in _REMEDIES:
-        from . import guidance_remedies
+    for home, names in _HOMES.items():
+        if name in names:
+            import importlib
 
-        return getattr(guidance_remedies, name)
-    if name in _MOVED_TO_VIEWS:
-        from .views import guidance as views
-
-        return getattr(views, name)
+            return getattr(importlib.import_module(f"companion.{home}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

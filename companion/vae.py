@@ -34,6 +34,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from .datasets import (  # noqa: F401 -- re-exported: their home is companion.datasets
+    load_digits01,
+    make_moons_2d,
+)
 from .distributions import LOG_2PI
 from .validation import (
     ArrayLike,
@@ -42,16 +46,13 @@ from .validation import (
     check_choice,
     check_in_range,
     check_int,
-    check_positive,
     check_same_shape,
     check_scalar,
     is_torch,
 )
 
-__all__ = ["kl_normal_std", "diag_normal_log_prob", "bernoulli_log_prob", "reparameterize",
-           "elbo", "iwae_bound", "reparam_gradient", "score_function_gradient",
-           "LinearGaussianModel", "VAE", "train_vae", "linear_vae_optimum", "load_digits01",
-           "make_moons_2d"]
+__all__ = ["kl_normal_std", "diag_normal_log_prob", "bernoulli_log_prob", "reparameterize", "elbo",
+           "iwae_bound", "VAE", "train_vae"]
 
 LogLikelihood = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -328,184 +329,9 @@ def iwae_bound(
     return torch.logsumexp(log_w, dim=0) - math.log(k)
 
 
-def _check_gradient_args(f, mu, log_var, eps):
-    if not callable(f):
-        raise TypeError(f"f: expected a callable, got {type(f).__name__}")
-    mu = _as_tensor(mu, "mu", ndim=1)
-    log_var = _as_tensor(log_var, "log_var", ndim=1)
-    check_same_shape(mu=mu, log_var=log_var)
-    eps = _as_tensor(eps, "eps", ndim=2)
-    if eps.shape[1] != mu.shape[0] or eps.shape[0] < 2:
-        raise ValueError(f"eps: expected shape (n >= 2, {mu.shape[0]}), got {tuple(eps.shape)}")
-    n = eps.shape[0]
-    mu_b = mu.detach().expand(n, -1).clone().requires_grad_(True)  # (n, d): one copy per draw
-    log_var_b = log_var.detach().expand(n, -1).clone().requires_grad_(True)
-    return mu_b, log_var_b, eps
-
-
-def reparam_gradient(
-    f: Callable[[torch.Tensor], torch.Tensor], mu: ArrayLike, log_var: ArrayLike, eps: ArrayLike,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""Per-draw reparameterisation gradients of :math:`\E_{z\sim\mathcal N(\mu,\sigma^2)}[f(z)]`.
-
-    Equation ``eq-grad-reparam``: with :math:`z = \mu + \sigma\epsilon`,
-    :math:`\nabla_\mu \E[f] = \E_\epsilon[\nabla_z f(z)]` and
-    :math:`\partial_{\log\sigma^2} \E[f] = \E_\epsilon[\nabla_z f(z) \odot \tfrac12 \sigma\epsilon]`.
-
-    Args:
-        f: ``z: (n, d) -> (n,)``, differentiable.
-        mu, log_var: shape ``(d,)``.
-        eps: standard normal draws, shape ``(n, d)``, ``n >= 2``.
-
-    Returns:
-        ``(grad_mu, grad_log_var)``, each ``(n, d)``: one unbiased estimate per draw;
-        average them (e.g. with :func:`companion.distributions.mc_estimate`).
-
-    Example:
-        >>> g_mu, _ = reparam_gradient(lambda z: (z**2).sum(-1), torch.tensor([1.0]),
-        ...                            torch.tensor([0.0]), torch.tensor([[0.0], [1.0]]))
-        >>> g_mu.flatten().tolist()
-        [2.0, 4.0]
-    """
-    mu_b, log_var_b, eps = _check_gradient_args(f, mu, log_var, eps)
-    z = reparameterize(mu_b, log_var_b, eps.to(mu_b.dtype))
-    return torch.autograd.grad(f(z).sum(), [mu_b, log_var_b])
-
-
-def score_function_gradient(
-    f: Callable[[torch.Tensor], torch.Tensor], mu: ArrayLike, log_var: ArrayLike, eps: ArrayLike,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""Per-draw score-function (REINFORCE) gradients of :math:`\E_{z\sim q}[f(z)]`.
-
-    Equation ``eq-grad-score``:
-    :math:`\nabla \E_q[f(z)] = \E_q\big[f(z)\, \nabla \log q(z)\big]`, which needs ``f``
-    only through its values (no derivative of ``f``).
-
-    Args:
-        f, mu, log_var, eps: as in :func:`reparam_gradient`; the draws are
-            ``z = mu + sigma * eps``.
-
-    Returns:
-        ``(grad_mu, grad_log_var)``, each ``(n, d)``.
-
-    Example:
-        >>> g_mu, _ = score_function_gradient(lambda z: (z**2).sum(-1), torch.tensor([1.0]),
-        ...                                   torch.tensor([0.0]), torch.tensor([[0.0], [1.0]]))
-        >>> g_mu.flatten().tolist()
-        [0.0, 4.0]
-    """
-    mu_b, log_var_b, eps = _check_gradient_args(f, mu, log_var, eps)
-    z = reparameterize(mu_b, log_var_b, eps.to(mu_b.dtype)).detach()
-    with torch.no_grad():
-        values = f(z)  # (n,)
-    log_q = diag_normal_log_prob(z, mu_b, log_var_b)  # (n,)
-    return torch.autograd.grad((values * log_q).sum(), [mu_b, log_var_b])
-
-
 # ----------------------------------------------------------------------------------------------
 # The linear-Gaussian latent model: everything exact
 # ----------------------------------------------------------------------------------------------
-
-
-class LinearGaussianModel:
-    r"""The linear-Gaussian latent model (probabilistic PCA), equation ``eq-linear-gaussian``.
-
-    .. math:: z \sim \mathcal N(0, I_d), \qquad x \mid z \sim \mathcal N(Wz + b, \sigma^2 I_D),
-
-    so that :math:`x \sim \mathcal N(b, WW^\top + \sigma^2 I)` and the posterior is Gaussian
-    with covariance :math:`(I + W^\top W/\sigma^2)^{-1}`. All computations are in float64.
-
-    Args:
-        W: loading matrix, shape ``(D, d)``.
-        b: offset, shape ``(D,)``.
-        sigma: observation noise standard deviation (> 0).
-
-    Reference: Tipping and Bishop, *Probabilistic Principal Component Analysis*, 1999.
-
-    Example:
-        >>> m = LinearGaussianModel(np.array([[1.0]]), np.zeros(1), 1.0)
-        >>> round(float(m.log_prob(np.zeros((1, 1)))[0]), 6)  # N(0; 0, 2)
-        -1.265512
-    """
-
-    def __init__(self, W: ArrayLike, b: ArrayLike, sigma: float):
-        self.W = _as_tensor(W, "W", ndim=2).to(torch.float64)
-        self.b = _as_tensor(b, "b", shape=(self.W.shape[0],)).to(torch.float64)
-        self.sigma = check_scalar(sigma, "sigma", low=0.0, closed=(False, True))
-        self.data_dim, self.latent_dim = self.W.shape
-
-    def _x(self, x: ArrayLike) -> torch.Tensor:
-        return _as_tensor(x, "x", shape=(None, self.data_dim)).to(torch.float64)
-
-    def marginal_cov(self) -> torch.Tensor:
-        r""":math:`WW^\top + \sigma^2 I`, shape ``(D, D)``."""
-        return self.W @ self.W.T + self.sigma**2 * torch.eye(self.data_dim, dtype=torch.float64)
-
-    def log_prob(self, x: ArrayLike) -> torch.Tensor:
-        r"""Exact :math:`\log p(x) = \log \mathcal N(x; b, WW^\top + \sigma^2 I)`, shape ``(batch,)``."""
-        x = self._x(x)
-        L = torch.linalg.cholesky(self.marginal_cov())
-        r = torch.linalg.solve_triangular(L, (x - self.b).T, upper=False)  # (D, batch)
-        log_det = 2.0 * torch.log(torch.diagonal(L)).sum()
-        return -0.5 * (self.data_dim * LOG_2PI + log_det + (r**2).sum(0))
-
-    def posterior(self, x: ArrayLike) -> tuple[torch.Tensor, torch.Tensor]:
-        r"""Exact posterior :math:`p(z \mid x) = \mathcal N(m, S)`, equation ``eq-lg-posterior``.
-
-        .. math:: S = (I + W^\top W / \sigma^2)^{-1}, \qquad m = S W^\top (x - b) / \sigma^2 .
-
-        Returns:
-            ``(mean, cov)``: shapes ``(batch, d)`` and ``(d, d)`` (the covariance does not
-            depend on ``x``).
-        """
-        x = self._x(x)
-        precision = torch.eye(self.latent_dim, dtype=torch.float64) + self.W.T @ self.W / self.sigma**2
-        cov = torch.linalg.inv(precision)
-        mean = (x - self.b) @ self.W @ cov / self.sigma**2  # (batch, d); cov is symmetric
-        return mean, cov
-
-    def log_likelihood(self, x: ArrayLike, z: torch.Tensor) -> torch.Tensor:
-        r""":math:`\log p(x \mid z)` for ``z: (n, batch, d)``, returned as ``(n, batch)``."""
-        x = self._x(x)
-        z = _as_tensor(z, "z", ndim=3)
-        mean = z @ self.W.T + self.b  # (n, batch, D)
-        log_var = torch.full_like(mean, 2.0 * math.log(self.sigma))
-        return diag_normal_log_prob(x, mean, log_var)
-
-    def expected_log_likelihood(self, x: ArrayLike, mu: ArrayLike, log_var: ArrayLike) -> torch.Tensor:
-        r"""Exact :math:`\E_{q}[\log p(x\mid z)]` for diagonal :math:`q = \mathcal N(\mu, \sigma_q^2)`.
-
-        .. math:: -\frac{1}{2}\Big(D \log 2\pi\sigma^2
-            + \frac{\lVert x - W\mu - b\rVert^2 + \sum_{ij} W_{ij}^2 \sigma_{q,j}^2}{\sigma^2}\Big)
-
-        Returns:
-            Shape ``(batch,)``.
-        """
-        x = self._x(x)
-        mu = _as_tensor(mu, "mu", shape=(x.shape[0], self.latent_dim)).to(torch.float64)
-        log_var = _as_tensor(log_var, "log_var", shape=(x.shape[0], self.latent_dim)).to(torch.float64)
-        resid = ((x - mu @ self.W.T - self.b) ** 2).sum(-1)
-        spread = torch.exp(log_var) @ (self.W**2).sum(0)  # sum_ij W_ij^2 var_j
-        log_norm = self.data_dim * math.log(2 * math.pi * self.sigma**2)
-        return -0.5 * (log_norm + (resid + spread) / self.sigma**2)
-
-    def elbo_exact(self, x: ArrayLike, mu: ArrayLike, log_var: ArrayLike, beta: float = 1.0) -> torch.Tensor:
-        r"""The ELBO ``eq-elbo`` exactly: :meth:`expected_log_likelihood` minus ``eq-kl-std``.
-
-        With ``beta != 1`` the KL is weighted: the beta-objective ``eq-beta-objective``,
-        which is not a lower bound on ``log p(x)`` for ``beta < 1``.
-        """
-        beta = check_scalar(beta, "beta", low=0.0)
-        ell = self.expected_log_likelihood(x, mu, log_var)
-        return ell - beta * kl_normal_std(_as_tensor(mu, "mu").to(torch.float64),
-                                          _as_tensor(log_var, "log_var").to(torch.float64))
-
-    def sample(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Draw ``(x, z)`` from the joint, shapes ``(n, D)`` and ``(n, d)``."""
-        n = check_int(n, "n", low=1)
-        z = torch.randn(n, self.latent_dim, generator=generator, dtype=torch.float64)
-        noise = torch.randn(n, self.data_dim, generator=generator, dtype=torch.float64)
-        return z @ self.W.T + self.b + self.sigma * noise, z
 
 
 # ----------------------------------------------------------------------------------------------
@@ -693,132 +519,24 @@ def train_vae(
 # ----------------------------------------------------------------------------------------------
 
 
-def linear_vae_optimum(eigenvalues: ArrayLike, beta: float, obs_var: float,
-                       latent_dim: int | None = None) -> dict[str, np.ndarray | float | int]:
-    r"""The optimum of the beta-objective ``eq-beta-objective`` for a linear VAE, equation ``eq-linear-vae``.
-
-    For a linear decoder :math:`x = Wz + b + \mathcal N(0, \sigma^2 I)` with fixed
-    :math:`\sigma^2` (``obs_var``) and a linear encoder with diagonal covariance, latent
-    unit :math:`j` aligns with the :math:`j`-th principal direction (data variance
-    :math:`\lambda_j`). It is *active* only if :math:`\lambda_j > \beta\sigma^2`, and then
-
-    .. math:: \text{rate}_j = \tfrac12 \log\frac{\lambda_j}{\beta\sigma^2}, \qquad
-        \text{distortion}_j = \beta\sigma^2, \qquad
-        \operatorname{Var}_q[z_j] = \frac{\beta\sigma^2}{\lambda_j};
-
-    otherwise :math:`q(z_j \mid x) = p(z_j)` (posterior collapse), rate 0, distortion
-    :math:`\lambda_j`. This is reverse water-filling from rate-distortion theory.
-
-    Args:
-        eigenvalues: data covariance eigenvalues, shape ``(D,)`` (any order, >= 0).
-        beta: KL weight (> 0).
-        obs_var: decoder variance :math:`\sigma^2` (> 0).
-        latent_dim: number of latent units (``<= D``; default ``D``).
-
-    Returns:
-        ``rate_per_unit`` (``(latent_dim,)``), ``active`` (bool, ``(latent_dim,)``),
-        ``rate`` and ``distortion`` (expected squared error) per data point,
-        ``n_active``, ``expected_log_lik``, ``beta_elbo`` (the optimum of the beta-objective,
-        not a bound on the log-likelihood for beta < 1) and ``elbo`` (the same solution
-        scored with beta = 1, the ELBO), in nats per data point.
-
-    Reference: Lucas, Tucker, Grosse and Norouzi, *Don't Blame the ELBO! A Linear VAE
-    Perspective on Posterior Collapse*, NeurIPS 2019.
-
-    Example:
-        >>> out = linear_vae_optimum(np.array([4.0, 1.0]), beta=1.0, obs_var=0.5)
-        >>> out["n_active"], round(float(out["rate"]), 4), float(out["distortion"])
-        (2, 1.3863, 1.0)
-    """
-    lam = check_array(eigenvalues, "eigenvalues", ndim=1)
-    lam = np.sort(np.asarray(lam.detach().cpu() if is_torch(lam) else lam, dtype=np.float64))[::-1]
-    lam = np.where(np.abs(lam) <= 1e-12 * max(lam[0], 1e-300), 0.0, lam)  # round-off of a PSD spectrum
-    check_positive(lam, "eigenvalues", strict=False)
-    beta = check_scalar(beta, "beta", low=0.0, closed=(False, True))
-    obs_var = check_scalar(obs_var, "obs_var", low=0.0, closed=(False, True))
-    D = lam.shape[0]
-    d = D if latent_dim is None else check_int(latent_dim, "latent_dim", low=1, high=D)
-    level = beta * obs_var  # the "water level"
-    units = lam[:d]
-    active = units > level
-    rate_per_unit = np.where(active, 0.5 * np.log(np.maximum(units, level) / level), 0.0)
-    distortion = float(np.where(active, level, units).sum() + lam[d:].sum())
-    rate = float(rate_per_unit.sum())
-    ell = -0.5 * (D * math.log(2 * math.pi * obs_var) + distortion / obs_var)
-    return {
-        "rate_per_unit": rate_per_unit, "active": active, "n_active": int(active.sum()),
-        "rate": rate, "distortion": distortion, "expected_log_lik": ell,
-        "beta_elbo": ell - beta * rate, "elbo": ell - rate,
-    }
-
-
 # ----------------------------------------------------------------------------------------------
 # Data
 # ----------------------------------------------------------------------------------------------
 
 
-def load_digits01(test_fraction: float = 0.2, seed: int = 0):
-    """scikit-learn's 8x8 digits (shipped with the package), pixels scaled to ``[0, 1]``.
-
-    Args:
-        test_fraction: share of the 1797 images held out, in (0, 1).
-        seed: seeds the random split.
-
-    Returns:
-        ``(x_train, x_test, y_train, y_test)``: float32 tensors of shape ``(n, 64)`` and
-        int64 label tensors.
-
-    Example:
-        >>> x_train, x_test, y_train, y_test = load_digits01()
-        >>> tuple(x_train.shape), tuple(x_test.shape), float(x_train.max())
-        ((1438, 64), (359, 64), 1.0)
-    """
-    from sklearn.datasets import load_digits
-
-    test_fraction = check_scalar(test_fraction, "test_fraction", low=0.0, high=1.0, closed=(False, False))
-    seed = check_int(seed, "seed", low=0)
-    digits = load_digits()
-    x = torch.as_tensor(digits.data / 16.0, dtype=torch.float32)
-    y = torch.as_tensor(digits.target, dtype=torch.int64)
-    perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
-    n_test = int(round(test_fraction * len(x)))
-    test, train = perm[:n_test], perm[n_test:]
-    return x[train], x[test], y[train], y[test]
-
-
-def make_moons_2d(n: int, noise: float = 0.08, seed: int = 0) -> torch.Tensor:
-    """The two-moons toy data set, standardised to zero mean and unit variance per axis.
-
-    Args:
-        n: number of points (>= 2).
-        noise: standard deviation of the Gaussian noise added by scikit-learn (>= 0).
-        seed: random seed.
-
-    Returns:
-        float32 tensor of shape ``(n, 2)``.
-
-    Example:
-        >>> tuple(make_moons_2d(100).shape)
-        (100, 2)
-    """
-    from sklearn.datasets import make_moons
-
-    n = check_int(n, "n", low=2)
-    noise = check_scalar(noise, "noise", low=0.0)
-    seed = check_int(seed, "seed", low=0)
-    x, _ = make_moons(n_samples=n, noise=noise, random_state=seed)
-    x = (x - x.mean(0)) / x.std(0)
-    return torch.as_tensor(x, dtype=torch.float32)
-
-
-# The chapter's widgets live in companion.views.vae (presentation apart from the mathematics);
-# their old names here still resolve, on first use, for readers' code written against them.
-_MOVED_TO_VIEWS = ("BETA_SLIDERS", "beta_vae_view", "widget_specs")
+# Names whose home moved, still resolved here on first use, so readers' code written against the
+# old paths keeps working: the widgets (presentation apart from the mathematics).
+_HOMES = {
+    "views.vae": ("BETA_SLIDERS", "beta_vae_view", "widget_specs"),
+    "linear_gaussian": ("LinearGaussianModel", "linear_vae_optimum"),
+    "gradient_estimators": ("_check_gradient_args", "reparam_gradient", "score_function_gradient"),
+}
 
 
 def __getattr__(name: str):
-    if name in _MOVED_TO_VIEWS:
-        from .views import vae as views
+    for home, names in _HOMES.items():
+        if name in names:
+            import importlib
 
-        return getattr(views, name)
+            return getattr(importlib.import_module(f"companion.{home}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

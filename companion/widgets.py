@@ -319,14 +319,17 @@ def _fmt(v) -> str:
     return str(v)
 
 
-# The chapter's widgets live in companion.views.toolkit (presentation apart from the mathematics);
-# their old names here still resolve, on first use, for readers' code written against them.
-_MOVED_TO_VIEWS = ("KL_SLIDERS", "kl_two_gaussians_view", "kl_widget_spec", "widget_specs")
+# Names whose home moved, still resolved here on first use, so readers' code written against the
+# old paths keeps working: the widgets (presentation apart from the mathematics).
+_HOMES = {
+    "views.toolkit": ("KL_SLIDERS", "kl_two_gaussians_view", "kl_widget_spec", "widget_specs"),
+}
 
 
 def __getattr__(name: str):
-    if name in _MOVED_TO_VIEWS:
-        from .views import toolkit as views
+    for home, names in _HOMES.items():
+        if name in names:
+            import importlib
 
-        return getattr(views, name)
+            return getattr(importlib.import_module(f"companion.{home}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -243,20 +243,23 @@ case("vae.iwae_bound", "range", "k", lambda: Va.iwae_bound(torch.zeros(2, 3), to
                                                             torch.zeros(2, 1), _LL, 0))
 _F = lambda z: (z**2).sum(-1)  # noqa: E731
 for _g in ("reparam_gradient", "score_function_gradient"):
-    case(f"vae.{_g}", "shape", "eps", lambda g=_g: getattr(Va, g)(_F, t64(0.0), t64(0.0), torch.zeros(3, 2)))
-    case(f"vae.{_g}", "nan", "mu", lambda g=_g: getattr(Va, g)(_F, t64(NAN), t64(0.0), torch.zeros(3, 1)))
-    case(f"vae.{_g}", "range", "eps", lambda g=_g: getattr(Va, g)(_F, t64(0.0), t64(0.0), torch.zeros(1, 1)))
-case("vae.LinearGaussianModel", "shape", "b",
+    case(f"gradient_estimators.{_g}", "shape", "eps",
+         lambda g=_g: getattr(Va, g)(_F, t64(0.0), t64(0.0), torch.zeros(3, 2)))
+    case(f"gradient_estimators.{_g}", "nan", "mu",
+         lambda g=_g: getattr(Va, g)(_F, t64(NAN), t64(0.0), torch.zeros(3, 1)))
+    case(f"gradient_estimators.{_g}", "range", "eps",
+         lambda g=_g: getattr(Va, g)(_F, t64(0.0), t64(0.0), torch.zeros(1, 1)))
+case("linear_gaussian.LinearGaussianModel", "shape", "b",
      lambda: Va.LinearGaussianModel(np.ones((2, 1)), np.zeros(3), 1.0))
-case("vae.LinearGaussianModel", "shape", "x", lambda: lgm().log_prob(np.zeros((2, 3))))
-case("vae.LinearGaussianModel", "shape", "log_var",
+case("linear_gaussian.LinearGaussianModel", "shape", "x", lambda: lgm().log_prob(np.zeros((2, 3))))
+case("linear_gaussian.LinearGaussianModel", "shape", "log_var",
      lambda: lgm().elbo_exact(np.zeros((2, 2)), np.zeros((2, 1)), np.zeros((2, 2))))
-case("vae.LinearGaussianModel", "nan", "W",
+case("linear_gaussian.LinearGaussianModel", "nan", "W",
      lambda: Va.LinearGaussianModel(nan_at(np.ones((2, 1))), np.zeros(2), 1.0))
-case("vae.LinearGaussianModel", "nan", "x", lambda: lgm().posterior(nan_at(np.zeros((2, 2)))))
-case("vae.LinearGaussianModel", "range", "sigma",
+case("linear_gaussian.LinearGaussianModel", "nan", "x", lambda: lgm().posterior(nan_at(np.zeros((2, 2)))))
+case("linear_gaussian.LinearGaussianModel", "range", "sigma",
      lambda: Va.LinearGaussianModel(np.ones((2, 1)), np.zeros(2), 0.0))
-case("vae.LinearGaussianModel", "range", "n", lambda: lgm().sample(0))
+case("linear_gaussian.LinearGaussianModel", "range", "n", lambda: lgm().sample(0))
 case("vae.VAE", "shape", "x", lambda: vae().elbo(torch.zeros(3, 5, dtype=torch.float64)))
 case("vae.VAE", "shape", "z", lambda: vae().decode(torch.zeros(3, 5, dtype=torch.float64)))
 case("vae.VAE", "nan", "x", lambda: vae().encode(nan_at(X2)))
@@ -268,11 +271,12 @@ case("vae.train_vae", "shape", "data", lambda: Va.train_vae(vae(), torch.zeros(4
 case("vae.train_vae", "nan", "data", lambda: Va.train_vae(vae(), nan_at(X2)))
 case("vae.train_vae", "nan", "lr", lambda: Va.train_vae(vae(), X2, lr=NAN))
 case("vae.train_vae", "range", "steps", lambda: Va.train_vae(vae(), X2, steps=0))
-case("vae.linear_vae_optimum", "shape", "eigenvalues",
+case("linear_gaussian.linear_vae_optimum", "shape", "eigenvalues",
      lambda: Va.linear_vae_optimum(np.ones((2, 2)), 1.0, 1.0))
-case("vae.linear_vae_optimum", "nan", "beta", lambda: Va.linear_vae_optimum(np.ones(2), NAN, 1.0))
-case("vae.linear_vae_optimum", "range", "latent_dim", lambda: Va.linear_vae_optimum(np.ones(2), 1.0, 1.0, 3))
-case("vae.linear_vae_optimum", "range", "eigenvalues",
+case("linear_gaussian.linear_vae_optimum", "nan", "beta", lambda: Va.linear_vae_optimum(np.ones(2), NAN, 1.0))
+case("linear_gaussian.linear_vae_optimum", "range", "latent_dim",
+     lambda: Va.linear_vae_optimum(np.ones(2), 1.0, 1.0, 3))
+case("linear_gaussian.linear_vae_optimum", "range", "eigenvalues",
      lambda: Va.linear_vae_optimum(np.array([1.0, -1.0]), 1.0, 1.0))
 case("views.vae.beta_vae_view", "shape", "eigenvalues",
      lambda: Vvae.beta_vae_view(1.0, 1, eigenvalues=np.ones((2, 2)), obs_var=1.0))
@@ -283,21 +287,22 @@ case("views.vae.beta_vae_view", "range", "latent_dim",
 case("views.vae.widget_specs", "shape", "eigenvalues", lambda: Vvae.widget_specs(np.ones((2, 2))))
 case("views.vae.widget_specs", "nan", "obs_var", lambda: Vvae.widget_specs(np.ones(2), NAN))
 case("views.vae.widget_specs", "range", "obs_var", lambda: Vvae.widget_specs(np.ones(2), -1.0))
-case("vae.load_digits01", "shape", "test_fraction", lambda: Va.load_digits01(np.zeros(2)), TypeError)
-case("vae.load_digits01", "nan", "test_fraction", lambda: Va.load_digits01(NAN))
-case("vae.load_digits01", "range", "test_fraction", lambda: Va.load_digits01(1.0))
-case("vae.make_moons_2d", "shape", "n", lambda: Va.make_moons_2d(np.zeros(2)), TypeError)
-case("vae.make_moons_2d", "nan", "noise", lambda: Va.make_moons_2d(10, NAN))
-case("vae.make_moons_2d", "range", "noise", lambda: Va.make_moons_2d(10, -0.1))
+case("datasets.load_digits01", "shape", "test_fraction", lambda: Va.load_digits01(np.zeros(2)), TypeError)
+case("datasets.load_digits01", "nan", "test_fraction", lambda: Va.load_digits01(NAN))
+case("datasets.load_digits01", "range", "test_fraction", lambda: Va.load_digits01(1.0))
+case("datasets.make_moons_2d", "shape", "n", lambda: Va.make_moons_2d(np.zeros(2)), TypeError)
+case("datasets.make_moons_2d", "nan", "noise", lambda: Va.make_moons_2d(10, NAN))
+case("datasets.make_moons_2d", "range", "noise", lambda: Va.make_moons_2d(10, -0.1))
 
 # ------------------------------------------------------------------- gan
-case("gan.ring_centers", "shape", "radius", lambda: Gn.ring_centers(8, np.ones(2)), TypeError)
-case("gan.ring_centers", "nan", "radius", lambda: Gn.ring_centers(8, NAN))
-case("gan.ring_centers", "range", "n_modes", lambda: Gn.ring_centers(0))
-case("gan.ring_of_gaussians", "shape", "std", lambda: Gn.ring_of_gaussians(10, std=np.ones(2)), TypeError)
-case("gan.ring_of_gaussians", "nan", "std", lambda: Gn.ring_of_gaussians(10, std=NAN))
-case("gan.ring_of_gaussians", "range", "n", lambda: Gn.ring_of_gaussians(0))
-case("gan.ring_of_gaussians", "range", "rng", lambda: Gn.ring_of_gaussians(10, rng=-1))
+case("datasets.ring_centers", "shape", "radius", lambda: Gn.ring_centers(8, np.ones(2)), TypeError)
+case("datasets.ring_centers", "nan", "radius", lambda: Gn.ring_centers(8, NAN))
+case("datasets.ring_centers", "range", "n_modes", lambda: Gn.ring_centers(0))
+case("datasets.ring_of_gaussians", "shape", "std",
+     lambda: Gn.ring_of_gaussians(10, std=np.ones(2)), TypeError)
+case("datasets.ring_of_gaussians", "nan", "std", lambda: Gn.ring_of_gaussians(10, std=NAN))
+case("datasets.ring_of_gaussians", "range", "n", lambda: Gn.ring_of_gaussians(0))
+case("datasets.ring_of_gaussians", "range", "rng", lambda: Gn.ring_of_gaussians(10, rng=-1))
 case("gan.discriminator_loss", "shape", "real_logits",
      lambda: Gn.discriminator_loss(np.zeros((2, 2)), np.zeros(2)))
 case("gan.discriminator_loss", "nan", "fake_logits",
@@ -311,18 +316,19 @@ case("gan.generator_loss_grad", "shape", "fake_logits", lambda: Gn.generator_los
 case("gan.generator_loss_grad", "nan", "fake_logits", lambda: Gn.generator_loss_grad(np.array([NAN])))
 case("gan.generator_loss_grad", "range", "kind", lambda: Gn.generator_loss_grad(np.zeros(1), kind="x"))
 _P = np.full(4, 0.25)
-case("gan.optimal_discriminator", "shape", "p_data and p_model",
+case("gan_theory.optimal_discriminator", "shape", "p_data and p_model",
      lambda: Gn.optimal_discriminator(_P, np.ones(3)))
-case("gan.optimal_discriminator", "nan", "p_model", lambda: Gn.optimal_discriminator(_P, nan_at(_P)))
-case("gan.optimal_discriminator", "range", "p_data", lambda: Gn.optimal_discriminator(-_P, _P))
-case("gan.optimal_discriminator", "range", "p_data", lambda: Gn.optimal_discriminator(2 * _P, _P, dx=1.0))
-case("gan.gan_value", "shape", "discriminator", lambda: Gn.gan_value(_P, _P, np.full(3, 0.5), 1.0))
-case("gan.gan_value", "nan", "discriminator", lambda: Gn.gan_value(_P, _P, nan_at(_P), 1.0))
-case("gan.gan_value", "range", "discriminator", lambda: Gn.gan_value(_P, _P, _P + 1.0, 1.0))
-case("gan.gan_value", "range", "dx", lambda: Gn.gan_value(_P, _P, _P, 0.0))
-case("gan.js_divergence", "shape", "p and q", lambda: Gn.js_divergence(_P, np.full(2, 0.5), 1.0))
-case("gan.js_divergence", "nan", "dx", lambda: Gn.js_divergence(_P, _P, NAN))
-case("gan.js_divergence", "range", "q", lambda: Gn.js_divergence(_P, 2 * _P, 1.0))
+case("gan_theory.optimal_discriminator", "nan", "p_model", lambda: Gn.optimal_discriminator(_P, nan_at(_P)))
+case("gan_theory.optimal_discriminator", "range", "p_data", lambda: Gn.optimal_discriminator(-_P, _P))
+case("gan_theory.optimal_discriminator", "range", "p_data",
+     lambda: Gn.optimal_discriminator(2 * _P, _P, dx=1.0))
+case("gan_theory.gan_value", "shape", "discriminator", lambda: Gn.gan_value(_P, _P, np.full(3, 0.5), 1.0))
+case("gan_theory.gan_value", "nan", "discriminator", lambda: Gn.gan_value(_P, _P, nan_at(_P), 1.0))
+case("gan_theory.gan_value", "range", "discriminator", lambda: Gn.gan_value(_P, _P, _P + 1.0, 1.0))
+case("gan_theory.gan_value", "range", "dx", lambda: Gn.gan_value(_P, _P, _P, 0.0))
+case("gan_theory.js_divergence", "shape", "p and q", lambda: Gn.js_divergence(_P, np.full(2, 0.5), 1.0))
+case("gan_theory.js_divergence", "nan", "dx", lambda: Gn.js_divergence(_P, _P, NAN))
+case("gan_theory.js_divergence", "range", "q", lambda: Gn.js_divergence(_P, 2 * _P, 1.0))
 case("gan.wasserstein_critic_loss", "shape", "fake_scores",
      lambda: Gn.wasserstein_critic_loss(np.zeros(2), np.zeros((2, 2))))
 case("gan.wasserstein_critic_loss", "nan", "real_scores",
@@ -369,10 +375,10 @@ case("views.gan.widget_specs", "range", "runs", lambda: Vgan.widget_specs({}), T
 
 # ------------------------------------------------------------------- flows
 for _s in ("sample_two_moons", "sample_checkerboard"):
-    case(f"flows.{_s}", "shape", "n", lambda s=_s: getattr(Fl, s)(np.zeros(2)), TypeError)
-    case(f"flows.{_s}", "nan", "n", lambda s=_s: getattr(Fl, s)(NAN), TypeError)
-    case(f"flows.{_s}", "range", "rng", lambda s=_s: getattr(Fl, s)(10, rng=-1))
-case("flows.sample_two_moons", "nan", "noise", lambda: Fl.sample_two_moons(10, noise=NAN))
+    case(f"datasets.{_s}", "shape", "n", lambda s=_s: getattr(Fl, s)(np.zeros(2)), TypeError)
+    case(f"datasets.{_s}", "nan", "n", lambda s=_s: getattr(Fl, s)(NAN), TypeError)
+    case(f"datasets.{_s}", "range", "rng", lambda s=_s: getattr(Fl, s)(10, rng=-1))
+case("datasets.sample_two_moons", "nan", "noise", lambda: Fl.sample_two_moons(10, noise=NAN))
 case("flows.standard_normal_log_prob", "shape", "z", lambda: Fl.standard_normal_log_prob(torch.zeros(3)))
 case("flows.standard_normal_log_prob", "nan", "z", lambda: Fl.standard_normal_log_prob(nan_at(X2)))
 case("flows.standard_normal_log_prob", "range", "z", lambda: Fl.standard_normal_log_prob(torch.zeros(0, 2)))
@@ -398,19 +404,19 @@ case("flows.AffineCoupling", "range", "mask", lambda: Fl.AffineCoupling(2, [1, 2
 _W = torch.zeros(3, 4, dtype=torch.float64)
 _D = torch.zeros(3, 3, dtype=torch.float64)
 _XS = torch.zeros(3, dtype=torch.float64)
-case("flows.rational_quadratic_spline", "shape", "widths",
+case("splines.rational_quadratic_spline", "shape", "widths",
      lambda: Fl.rational_quadratic_spline(_XS, _W[:2], _W, _D))
-case("flows.rational_quadratic_spline", "shape", "derivatives",
+case("splines.rational_quadratic_spline", "shape", "derivatives",
      lambda: Fl.rational_quadratic_spline(_XS, _W, _W, _W))
-case("flows.rational_quadratic_spline", "nan", "heights",
+case("splines.rational_quadratic_spline", "nan", "heights",
      lambda: Fl.rational_quadratic_spline(_XS, _W, nan_at(_W), _D))
-case("flows.rational_quadratic_spline", "nan", "min_derivative",
+case("splines.rational_quadratic_spline", "nan", "min_derivative",
      lambda: Fl.rational_quadratic_spline(_XS, _W, _W, _D, min_derivative=NAN))
-case("flows.rational_quadratic_spline", "range", "bound",
+case("splines.rational_quadratic_spline", "range", "bound",
      lambda: Fl.rational_quadratic_spline(_XS, _W, _W, _D, bound=-1.0))
-case("flows.rational_quadratic_spline", "range", "min_bin",
+case("splines.rational_quadratic_spline", "range", "min_bin",
      lambda: Fl.rational_quadratic_spline(_XS, _W, _W, _D, min_bin=0.5))
-case("flows.rational_quadratic_spline", "range", "min_derivative",
+case("splines.rational_quadratic_spline", "range", "min_derivative",
      lambda: Fl.rational_quadratic_spline(_XS, _W, _W, _D, min_derivative=-1.0))
 case("flows.SplineCoupling", "shape", "x", lambda: Fl.SplineCoupling(2, [1, 0], hidden=4)(torch.zeros(3, 3)))
 case("flows.SplineCoupling", "nan", "x", lambda: Fl.SplineCoupling(2, [1, 0], hidden=4).double()(nan_at(X2)))
