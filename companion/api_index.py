@@ -13,8 +13,8 @@ __all__ = ["MODULES", "public_api", "chapter_usage", "api_index_html", "rest_to_
 MODULES = ["distributions", "validation", "utils", "plotting", "widgets", "metrics", "datasets",
            "families", "vae", "gradient_estimators", "linear_gaussian", "vae_theory", "gan",
            "gan_theory", "flows", "splines", "autoregressive", "schedules", "diffusion",
-           "parameterisations", "mixtures", "samplers", "diffusion_theory", "flow_matching",
-           "ode", "guidance", "guidance_remedies", "capstone",
+           "parameterisations", "mixtures", "samplers", "diffusion_theory", "paths", "flow_matching",
+           "ode", "labelled_mixture", "conditional_models", "guidance", "guidance_remedies", "capstone",
            *(f"views.{chapter}" for chapter in ("toolkit", "vae", "gan", "flows", "diffusion",
                                                 "flow_matching", "guidance", "capstone"))]
 

@@ -18,12 +18,16 @@ The diffusion chapter runs time the other way: its step ``t`` of ``T`` with
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
 
-from .diffusion import _check_gmm, timestep_embedding
+from .diffusion import timestep_embedding
+from .mixtures import (  # noqa: F401 -- re-exported: their home is companion.mixtures
+    _gmm_parts,
+    gmm_marginal_velocity,
+    gmm_path_log_prob,
+)
 from .ode import (  # noqa: F401 -- re-exported: their home is companion.ode
     METHODS,
     _check_fn,
@@ -40,16 +44,29 @@ from .ode import (  # noqa: F401 -- re-exported: their home is companion.ode
     ode_sample,
     ode_trajectory,
 )
+from .parameterisations import (  # noqa: F401 -- re-exported: their home is companion.parameterisations
+    _conversion_args,
+    _refuse,
+    eps_to_velocity,
+    score_to_velocity,
+    velocity_to_eps,
+    velocity_to_score,
+    velocity_to_x1,
+    x1_to_velocity,
+)
+from .paths import (  # noqa: F401 -- re-exported: their home is companion.paths
+    PATHS,
+    _coef_like,
+    _coefficients,
+    _path_sample,
+    path_coefficients,
+    path_sample,
+)
 from .validation import check_array, check_choice, check_int, check_same_shape, check_scalar
 
-__all__ = ["PATHS", "path_coefficients", "path_sample", "cfm_loss", "gmm_marginal_velocity",
-           "gmm_path_log_prob", "velocity_to_x1", "velocity_to_eps", "velocity_to_score",
-           "x1_to_velocity", "eps_to_velocity", "score_to_velocity", "straightness",
-           "straightness_parts", "VelocityMLP", "train_velocity_model", "reflow_couplings",
-           "cfg_velocity"]
+__all__ = ["cfm_loss", "straightness", "straightness_parts", "VelocityMLP", "train_velocity_model",
+           "reflow_couplings", "cfg_velocity"]
 
-#: The Gaussian paths: ``"linear"`` (conditional OT) and ``"cosine"`` (variance preserving).
-PATHS = ("linear", "cosine")
 
 VelocityFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -62,80 +79,6 @@ VelocityFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 # ---------------------------------------------------------------------------------------------
 # Paths, conditional velocities and the CFM loss.
 # ---------------------------------------------------------------------------------------------
-
-
-def _coefficients(t: torch.Tensor, path: str):
-    if path == "linear":
-        one = torch.ones_like(t)
-        return t, 1.0 - t, one, -one
-    half_pi = 0.5 * math.pi
-    c, s = torch.cos(half_pi * t), torch.sin(half_pi * t)
-    return s, c, half_pi * c, -half_pi * s
-
-
-def _coef_like(t: torch.Tensor, path: str, like: torch.Tensor):
-    """The four coefficients at ``t``, in ``like``'s dtype, shaped ``(batch, 1, ..., 1)``."""
-    shape = (t.shape[0], *([1] * (like.ndim - 1)))
-    return tuple(c.reshape(shape) for c in _coefficients(t.to(like.device, like.dtype), path))
-
-
-def path_coefficients(t: torch.Tensor, path: str):
-    r"""The path's :math:`(\alpha_t, \sigma_t, \dot\alpha_t, \dot\sigma_t)`, equation ``eq-fm-path``.
-
-    .. math::
-        \text{linear: } \alpha_t = t,\ \sigma_t = 1 - t;\qquad
-        \text{cosine: } \alpha_t = \sin\tfrac{\pi t}{2},\ \sigma_t = \cos\tfrac{\pi t}{2}.
-
-    Args:
-        t: times in :math:`[0, 1]`, shape ``(batch,)``.
-        path: ``"linear"`` or ``"cosine"``.
-
-    Returns:
-        ``(alpha_t, sigma_t, d_alpha_t, d_sigma_t)``, each of shape ``(batch,)``, in the dtype of ``t``.
-
-    Example:
-        >>> a, s, da, ds = path_coefficients(torch.tensor([0.25], dtype=torch.float64), "linear")
-        >>> float(a), float(s), float(da), float(ds)
-        (0.25, 0.75, 1.0, -1.0)
-    """
-    t = _check_time(t)
-    check_choice(path, "path", PATHS)
-    return _coefficients(t, path)
-
-
-def path_sample(x0: torch.Tensor, x1: torch.Tensor, t: torch.Tensor, path: str = "linear"):
-    r"""The conditional point and velocity, equation ``eq-fm-cond-velocity``.
-
-    .. math::
-        x_t = \sigma_t x_0 + \alpha_t x_1,\qquad
-        u_t(x_t \mid x_0, x_1) = \dot\sigma_t x_0 + \dot\alpha_t x_1
-
-    Args:
-        x0: source draws, shape ``(batch, ...)``.
-        x1: data, the shape of ``x0``.
-        t: times in :math:`[0, 1]`, shape ``(batch,)``.
-        path: ``"linear"`` or ``"cosine"``.
-
-    Returns:
-        ``(x_t, u_t)``, each the shape of ``x0``.
-
-    Reference: Lipman et al., *Flow Matching for Generative Modeling*, ICLR 2023.
-
-    Example:
-        >>> x_t, u_t = path_sample(torch.zeros(1, 2), torch.ones(1, 2), torch.tensor([0.5]))
-        >>> x_t, u_t
-        (tensor([[0.5000, 0.5000]]), tensor([[1., 1.]]))
-    """
-    x0, x1 = _tensor(x0, "x0"), _tensor(x1, "x1")
-    check_same_shape(x0=x0, x1=x1)
-    t = _check_time(t, x0.shape[0])
-    check_choice(path, "path", PATHS)
-    return _path_sample(x0, x1, t, path)
-
-
-def _path_sample(x0, x1, t, path):
-    a, s, da, ds = _coef_like(t, path, x0)
-    return s * x0 + a * x1, ds * x0 + da * x1
 
 
 def cfm_loss(model, x0: torch.Tensor, x1: torch.Tensor, t: torch.Tensor,
@@ -183,215 +126,9 @@ def _cfm_loss(model, x0, x1, t, path):
 # ---------------------------------------------------------------------------------------------
 
 
-def _gmm_parts(x, t, means, stds, weights, path):
-    """Public-boundary checks, then ``(coefficients, var (b, K), diff (b, K, d), log_joint (b, K), ...)``."""
-    x = _tensor(x, "x", ndim=2)
-    t = _check_time(t, x.shape[0])
-    check_choice(path, "path", PATHS)
-    means, stds, weights = _check_gmm(means, stds, weights, dim=x.shape[1])
-    means, stds, weights = (v.to(x.device, x.dtype) for v in (means, stds, weights))
-    a, s, da, ds = _coef_like(t, path, x)                                           # (b, 1) each
-    var = s**2 + a**2 * stds[None, :] ** 2                                          # (b, K)
-    diff = x[:, None, :] - a[:, :, None] * means[None, :, :]                        # (b, K, d)
-    d = x.shape[1]
-    log_norm = -0.5 * (d * torch.log(2 * math.pi * var) + diff.pow(2).sum(-1) / var)
-    log_joint = torch.log(weights.clamp_min(1e-300))[None, :] + log_norm            # (b, K)
-    return (a, s, da, ds), var, diff, log_joint, means, stds
-
-
-def gmm_path_log_prob(x: torch.Tensor, t: torch.Tensor, means: torch.Tensor, stds: torch.Tensor | float,
-                      weights: torch.Tensor, path: str = "linear") -> torch.Tensor:
-    r"""Exact :math:`\log p_t(x)` when the data is an isotropic mixture, equation ``eq-fm-gmm-velocity``.
-
-    .. math:: p_t = \sum_j w_j\, \mathcal N\big(\alpha_t \mu_j,\ (\sigma_t^2 + \alpha_t^2 s_j^2) I\big)
-
-    Args:
-        x: points, shape ``(batch, d)``.
-        t: times in :math:`[0, 1]`, shape ``(batch,)``.
-        means, stds, weights: the data mixture, as in :func:`companion.diffusion.gmm_sample`.
-        path: ``"linear"`` or ``"cosine"``.
-
-    Returns:
-        shape ``(batch,)``.
-
-    Example:
-        >>> lp = gmm_path_log_prob(torch.zeros(1, 1, dtype=torch.float64), torch.tensor([0.0]),
-        ...                        torch.ones(1, 1), 0.5, torch.ones(1))
-        >>> round(float(lp), 4)   # t = 0 is the source N(0, 1)
-        -0.9189
-    """
-    *_, log_joint, _, _ = _gmm_parts(x, t, means, stds, weights, path)
-    return torch.logsumexp(log_joint, dim=1)
-
-
-def gmm_marginal_velocity(x: torch.Tensor, t: torch.Tensor, means: torch.Tensor, stds: torch.Tensor | float,
-                          weights: torch.Tensor, path: str = "linear") -> torch.Tensor:
-    r"""Exact marginal velocity of mixture data, equation ``eq-fm-gmm-velocity``.
-
-    :math:`u_t(x) = \E[\dot\sigma_t x_0 + \dot\alpha_t x_1 \mid x_t = x]`.
-
-    Within component :math:`j`, :math:`(x_0, x_1, x_t)` is jointly Gaussian with
-    :math:`v_j = \sigma_t^2 + \alpha_t^2 s_j^2`, so
-
-    .. math::
-        \E[x_0 \mid x, j] = \frac{\sigma_t}{v_j}(x - \alpha_t\mu_j),\quad
-        \E[x_1 \mid x, j] = \mu_j + \frac{\alpha_t s_j^2}{v_j}(x - \alpha_t\mu_j),\quad
-        u_t(x) = \sum_j r_j(x)\big(\dot\sigma_t \E[x_0 \mid x, j] + \dot\alpha_t \E[x_1 \mid x, j]\big),
-
-    with responsibilities :math:`r_j(x) \propto w_j \mathcal N(x; \alpha_t\mu_j, v_j I)`
-    (a softmax of log-densities). Finite on all of :math:`[0, 1]` since :math:`v_j > 0`.
-
-    Args:
-        x: points, shape ``(batch, d)``.
-        t: times in :math:`[0, 1]`, shape ``(batch,)``.
-        means, stds, weights: the data mixture, as in :func:`companion.diffusion.gmm_sample`.
-        path: ``"linear"`` or ``"cosine"``.
-
-    Returns:
-        shape ``(batch, d)``, in the dtype of ``x``.
-
-    Example:
-        >>> u = gmm_marginal_velocity(torch.zeros(1, 1), torch.tensor([0.0]), torch.full((1, 1), 2.0),
-        ...                           1.0, torch.ones(1))
-        >>> u   # at t = 0 the velocity is -x + E[x1] on the linear path
-        tensor([[2.]])
-    """
-    (a, s, da, ds), var, diff, log_joint, means, stds = _gmm_parts(x, t, means, stds, weights, path)
-    r = torch.softmax(log_joint, dim=1)                                             # (b, K)
-    e_x0 = (s / var)[:, :, None] * diff                                             # (b, K, d)
-    e_x1 = means[None] + (a * stds[None, :] ** 2 / var)[:, :, None] * diff          # (b, K, d)
-    u = ds[:, :, None] * e_x0 + da[:, :, None] * e_x1
-    return (r[:, :, None] * u).sum(1)
-
-
 # ---------------------------------------------------------------------------------------------
 # Conversions between velocity, data prediction, noise prediction and score.
 # ---------------------------------------------------------------------------------------------
-
-
-def _conversion_args(v, x_t, t, path, v_name):
-    v, x_t = _tensor(v, v_name), _tensor(x_t, "x_t")
-    check_same_shape(**{v_name: v, "x_t": x_t})
-    t = _check_time(t, x_t.shape[0])
-    check_choice(path, "path", PATHS)
-    return _coef_like(t, path, x_t), t
-
-
-def _refuse(t: torch.Tensor, at: float, why: str) -> None:
-    if bool((t == at).any()):
-        raise ValueError(f"t: {why} is singular at t = {at:g}; got a time equal to {at:g}")
-
-
-def velocity_to_x1(v: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor, path: str) -> torch.Tensor:
-    r"""The data prediction :math:`\hat x_1` from a velocity, equation ``eq-fm-conversions``.
-
-    Solving :math:`x_t = \sigma_t\hat\epsilon + \alpha_t\hat x_1` and
-    :math:`v = \dot\sigma_t\hat\epsilon + \dot\alpha_t\hat x_1`:
-
-    .. math::
-        \hat x_1 = \frac{\sigma_t v - \dot\sigma_t x_t}{D_t},\qquad
-        D_t = \sigma_t\dot\alpha_t - \alpha_t\dot\sigma_t.
-
-    :math:`D_t = 1` (linear) and :math:`\pi/2` (cosine): regular on all of :math:`[0, 1]`.
-
-    Args:
-        v: velocity, shape ``(batch, ...)``; x_t: points, the same shape.
-        t: times in :math:`[0, 1]`, shape ``(batch,)``.
-        path: ``"linear"`` or ``"cosine"``.
-
-    Example:
-        >>> velocity_to_x1(torch.ones(1, 2), torch.zeros(1, 2), torch.tensor([0.0]), "linear")
-        tensor([[1., 1.]])
-    """
-    (a, s, da, ds), _ = _conversion_args(v, x_t, t, path, "v")
-    return (s * v - ds * x_t) / (s * da - a * ds)
-
-
-def velocity_to_eps(v: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor, path: str) -> torch.Tensor:
-    r"""The source ("noise") prediction :math:`\hat\epsilon = \hat x_0` from a velocity.
-
-    Equation ``eq-fm-conversions``.
-
-    .. math:: \hat\epsilon = \frac{\dot\alpha_t x_t - \alpha_t v}{D_t}
-
-    Regular on all of :math:`[0, 1]` for both paths (see :func:`velocity_to_x1`).
-
-    Example:
-        >>> velocity_to_eps(torch.ones(1, 2), torch.zeros(1, 2), torch.tensor([1.0]), "linear")
-        tensor([[-1., -1.]])
-    """
-    (a, s, da, ds), _ = _conversion_args(v, x_t, t, path, "v")
-    return (da * x_t - a * v) / (s * da - a * ds)
-
-
-def velocity_to_score(v: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor, path: str) -> torch.Tensor:
-    r"""The score :math:`\nabla\log p_t(x_t)` from the marginal velocity, equation ``eq-fm-conversions``.
-
-    .. math::
-        \nabla\log p_t(x_t) = -\frac{\E[x_0 \mid x_t]}{\sigma_t}
-        = -\frac{\dot\alpha_t x_t - \alpha_t v}{\sigma_t D_t}
-
-    Singular at :math:`t = 1` (:math:`\sigma_1 = 0`): a ``t`` equal to 1 raises.
-
-    Example:
-        >>> velocity_to_score(torch.zeros(1, 1), torch.ones(1, 1), torch.tensor([0.0]), "linear")
-        tensor([[-1.]])
-    """
-    (a, s, da, ds), t = _conversion_args(v, x_t, t, path, "v")
-    _refuse(t, 1.0, "the score (division by sigma_t)")
-    return -(da * x_t - a * v) / (s * (s * da - a * ds))
-
-
-def x1_to_velocity(x1: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor, path: str) -> torch.Tensor:
-    r"""The velocity from a data prediction, the inverse of :func:`velocity_to_x1`.
-
-    .. math:: v = \dot\sigma_t \frac{x_t - \alpha_t\hat x_1}{\sigma_t} + \dot\alpha_t\hat x_1
-
-    Singular at :math:`t = 1` (:math:`\sigma_1 = 0`, where :math:`x_t = \hat x_1` says nothing
-    about the velocity): a ``t`` equal to 1 raises.
-
-    Example:
-        >>> x1_to_velocity(torch.ones(1, 2), torch.zeros(1, 2), torch.tensor([0.0]), "linear")
-        tensor([[1., 1.]])
-    """
-    (a, s, da, ds), t = _conversion_args(x1, x_t, t, path, "x1")
-    _refuse(t, 1.0, "the velocity from x1 (division by sigma_t)")
-    return ds * (x_t - a * x1) / s + da * x1
-
-
-def eps_to_velocity(eps: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor, path: str) -> torch.Tensor:
-    r"""The velocity from a noise prediction, the inverse of :func:`velocity_to_eps`.
-
-    .. math:: v = \dot\sigma_t\hat\epsilon + \dot\alpha_t \frac{x_t - \sigma_t\hat\epsilon}{\alpha_t}
-
-    Singular at :math:`t = 0` (:math:`\alpha_0 = 0`, where :math:`x_t = \hat\epsilon` says nothing
-    about the data): a ``t`` equal to 0 raises.
-
-    Example:
-        >>> eps_to_velocity(torch.zeros(1, 2), torch.ones(1, 2), torch.tensor([1.0]), "linear")
-        tensor([[1., 1.]])
-    """
-    (a, s, da, ds), t = _conversion_args(eps, x_t, t, path, "eps")
-    _refuse(t, 0.0, "the velocity from eps (division by alpha_t)")
-    return ds * eps + da * (x_t - s * eps) / a
-
-
-def score_to_velocity(score: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor, path: str) -> torch.Tensor:
-    r"""The velocity from the score, via :math:`\hat\epsilon = -\sigma_t \nabla\log p_t` and eps_to_velocity.
-
-    .. math::
-        v = \frac{\dot\alpha_t}{\alpha_t} x_t
-        + \sigma_t\Big(\frac{\dot\alpha_t\sigma_t}{\alpha_t} - \dot\sigma_t\Big)\nabla\log p_t(x_t)
-
-    Singular at :math:`t = 0` (:math:`\alpha_0 = 0`): a ``t`` equal to 0 raises.
-
-    Example:
-        >>> score_to_velocity(-torch.ones(1, 1), torch.ones(1, 1), torch.tensor([0.5]), "linear")
-        tensor([[1.]])
-    """
-    (a, s, da, ds), t = _conversion_args(score, x_t, t, path, "score")
-    _refuse(t, 0.0, "the velocity from the score (division by alpha_t)")
-    return da / a * x_t + s * (da * s / a - ds) * score
 
 
 # ---------------------------------------------------------------------------------------------

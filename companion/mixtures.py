@@ -12,10 +12,13 @@ import math
 
 import torch
 
+from .ode import _check_time, _tensor
 from .parameterisations import score_to_eps
+from .paths import PATHS, _coef_like
 from .schedules import _check_ab, _check_t, _check_x
 from .validation import (
     check_array,
+    check_choice,
     check_in_range,
     check_int,
     check_positive,
@@ -23,7 +26,8 @@ from .validation import (
 )
 
 __all__ = ["gmm_sample", "gmm_noised_log_prob", "gmm_responsibilities", "gmm_noised_score",
-           "gmm_optimal_eps", "gmm_posterior_mean_x0", "ring_gmm"]
+           "gmm_optimal_eps", "gmm_posterior_mean_x0", "ring_gmm", "gmm_path_log_prob",
+           "gmm_marginal_velocity"]
 
 
 def _check_gmm(means, stds, weights, dim: int | None = None):
@@ -229,3 +233,84 @@ def ring_gmm(K: int = 8, radius: float = 2.0, std: float = 0.25):
     angle = torch.arange(K, dtype=torch.float64) * 2.0 * math.pi / K
     means = radius * torch.stack([torch.cos(angle), torch.sin(angle)], dim=1)      # (K, 2)
     return means, torch.full((K,), std, dtype=torch.float64), torch.full((K,), 1.0 / K, dtype=torch.float64)
+
+
+def _gmm_parts(x, t, means, stds, weights, path):
+    """Public-boundary checks, then ``(coefficients, var (b, K), diff (b, K, d), log_joint (b, K), ...)``."""
+    x = _tensor(x, "x", ndim=2)
+    t = _check_time(t, x.shape[0])
+    check_choice(path, "path", PATHS)
+    means, stds, weights = _check_gmm(means, stds, weights, dim=x.shape[1])
+    means, stds, weights = (v.to(x.device, x.dtype) for v in (means, stds, weights))
+    a, s, da, ds = _coef_like(t, path, x)                                           # (b, 1) each
+    var = s**2 + a**2 * stds[None, :] ** 2                                          # (b, K)
+    diff = x[:, None, :] - a[:, :, None] * means[None, :, :]                        # (b, K, d)
+    d = x.shape[1]
+    log_norm = -0.5 * (d * torch.log(2 * math.pi * var) + diff.pow(2).sum(-1) / var)
+    log_joint = torch.log(weights.clamp_min(1e-300))[None, :] + log_norm            # (b, K)
+    return (a, s, da, ds), var, diff, log_joint, means, stds
+
+
+def gmm_path_log_prob(x: torch.Tensor, t: torch.Tensor, means: torch.Tensor, stds: torch.Tensor | float,
+                      weights: torch.Tensor, path: str = "linear") -> torch.Tensor:
+    r"""Exact :math:`\log p_t(x)` when the data is an isotropic mixture, equation ``eq-fm-gmm-velocity``.
+
+    .. math:: p_t = \sum_j w_j\, \mathcal N\big(\alpha_t \mu_j,\ (\sigma_t^2 + \alpha_t^2 s_j^2) I\big)
+
+    Args:
+        x: points, shape ``(batch, d)``.
+        t: times in :math:`[0, 1]`, shape ``(batch,)``.
+        means, stds, weights: the data mixture, as in :func:`companion.diffusion.gmm_sample`.
+        path: ``"linear"`` or ``"cosine"``.
+
+    Returns:
+        shape ``(batch,)``.
+
+    Example:
+        >>> lp = gmm_path_log_prob(torch.zeros(1, 1, dtype=torch.float64), torch.tensor([0.0]),
+        ...                        torch.ones(1, 1), 0.5, torch.ones(1))
+        >>> round(float(lp), 4)   # t = 0 is the source N(0, 1)
+        -0.9189
+    """
+    *_, log_joint, _, _ = _gmm_parts(x, t, means, stds, weights, path)
+    return torch.logsumexp(log_joint, dim=1)
+
+
+def gmm_marginal_velocity(x: torch.Tensor, t: torch.Tensor, means: torch.Tensor, stds: torch.Tensor | float,
+                          weights: torch.Tensor, path: str = "linear") -> torch.Tensor:
+    r"""Exact marginal velocity of mixture data, equation ``eq-fm-gmm-velocity``.
+
+    :math:`u_t(x) = \E[\dot\sigma_t x_0 + \dot\alpha_t x_1 \mid x_t = x]`.
+
+    Within component :math:`j`, :math:`(x_0, x_1, x_t)` is jointly Gaussian with
+    :math:`v_j = \sigma_t^2 + \alpha_t^2 s_j^2`, so
+
+    .. math::
+        \E[x_0 \mid x, j] = \frac{\sigma_t}{v_j}(x - \alpha_t\mu_j),\quad
+        \E[x_1 \mid x, j] = \mu_j + \frac{\alpha_t s_j^2}{v_j}(x - \alpha_t\mu_j),\quad
+        u_t(x) = \sum_j r_j(x)\big(\dot\sigma_t \E[x_0 \mid x, j] + \dot\alpha_t \E[x_1 \mid x, j]\big),
+
+    with responsibilities :math:`r_j(x) \propto w_j \mathcal N(x; \alpha_t\mu_j, v_j I)`
+    (a softmax of log-densities). Finite on all of :math:`[0, 1]` since :math:`v_j > 0`.
+
+    Args:
+        x: points, shape ``(batch, d)``.
+        t: times in :math:`[0, 1]`, shape ``(batch,)``.
+        means, stds, weights: the data mixture, as in :func:`companion.diffusion.gmm_sample`.
+        path: ``"linear"`` or ``"cosine"``.
+
+    Returns:
+        shape ``(batch, d)``, in the dtype of ``x``.
+
+    Example:
+        >>> u = gmm_marginal_velocity(torch.zeros(1, 1), torch.tensor([0.0]), torch.full((1, 1), 2.0),
+        ...                           1.0, torch.ones(1))
+        >>> u   # at t = 0 the velocity is -x + E[x1] on the linear path
+        tensor([[2.]])
+    """
+    (a, s, da, ds), var, diff, log_joint, means, stds = _gmm_parts(x, t, means, stds, weights, path)
+    r = torch.softmax(log_joint, dim=1)                                             # (b, K)
+    e_x0 = (s / var)[:, :, None] * diff                                             # (b, K, d)
+    e_x1 = means[None] + (a * stds[None, :] ** 2 / var)[:, :, None] * diff          # (b, K, d)
+    u = ds[:, :, None] * e_x0 + da[:, :, None] * e_x1
+    return (r[:, :, None] * u).sum(1)

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import torch
 
+from .ode import _check_time, _tensor
+from .paths import PATHS, _coef_like
 from .schedules import _check_ab, _check_t, _check_x, _gather
 from .validation import (
+    check_choice,
     check_in_range,
     check_same_shape,
 )
 
-__all__ = ["eps_to_score", "score_to_eps", "predict_x0_from_eps", "tweedie_x0"]
+__all__ = ["eps_to_score", "score_to_eps", "predict_x0_from_eps", "tweedie_x0", "velocity_to_x1",
+           "velocity_to_eps", "velocity_to_score", "x1_to_velocity", "eps_to_velocity",
+           "score_to_velocity"]
 
 
 def eps_to_score(eps: torch.Tensor, t: torch.Tensor | int, alphas_cumprod: torch.Tensor) -> torch.Tensor:
@@ -98,3 +103,128 @@ def tweedie_x0(x_t: torch.Tensor, t: torch.Tensor | int, score: torch.Tensor,
     ab = _check_ab(alphas_cumprod)
     t = _check_t(t, ab.shape[0], x_t.shape[0])
     return (x_t + _gather(1.0 - ab, t, x_t) * score) / _gather(ab.sqrt(), t, x_t)
+
+
+def _conversion_args(v, x_t, t, path, v_name):
+    v, x_t = _tensor(v, v_name), _tensor(x_t, "x_t")
+    check_same_shape(**{v_name: v, "x_t": x_t})
+    t = _check_time(t, x_t.shape[0])
+    check_choice(path, "path", PATHS)
+    return _coef_like(t, path, x_t), t
+
+
+def _refuse(t: torch.Tensor, at: float, why: str) -> None:
+    if bool((t == at).any()):
+        raise ValueError(f"t: {why} is singular at t = {at:g}; got a time equal to {at:g}")
+
+
+def velocity_to_x1(v: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor, path: str) -> torch.Tensor:
+    r"""The data prediction :math:`\hat x_1` from a velocity, equation ``eq-fm-conversions``.
+
+    Solving :math:`x_t = \sigma_t\hat\epsilon + \alpha_t\hat x_1` and
+    :math:`v = \dot\sigma_t\hat\epsilon + \dot\alpha_t\hat x_1`:
+
+    .. math::
+        \hat x_1 = \frac{\sigma_t v - \dot\sigma_t x_t}{D_t},\qquad
+        D_t = \sigma_t\dot\alpha_t - \alpha_t\dot\sigma_t.
+
+    :math:`D_t = 1` (linear) and :math:`\pi/2` (cosine): regular on all of :math:`[0, 1]`.
+
+    Args:
+        v: velocity, shape ``(batch, ...)``; x_t: points, the same shape.
+        t: times in :math:`[0, 1]`, shape ``(batch,)``.
+        path: ``"linear"`` or ``"cosine"``.
+
+    Example:
+        >>> velocity_to_x1(torch.ones(1, 2), torch.zeros(1, 2), torch.tensor([0.0]), "linear")
+        tensor([[1., 1.]])
+    """
+    (a, s, da, ds), _ = _conversion_args(v, x_t, t, path, "v")
+    return (s * v - ds * x_t) / (s * da - a * ds)
+
+
+def velocity_to_eps(v: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor, path: str) -> torch.Tensor:
+    r"""The source ("noise") prediction :math:`\hat\epsilon = \hat x_0` from a velocity.
+
+    Equation ``eq-fm-conversions``.
+
+    .. math:: \hat\epsilon = \frac{\dot\alpha_t x_t - \alpha_t v}{D_t}
+
+    Regular on all of :math:`[0, 1]` for both paths (see :func:`velocity_to_x1`).
+
+    Example:
+        >>> velocity_to_eps(torch.ones(1, 2), torch.zeros(1, 2), torch.tensor([1.0]), "linear")
+        tensor([[-1., -1.]])
+    """
+    (a, s, da, ds), _ = _conversion_args(v, x_t, t, path, "v")
+    return (da * x_t - a * v) / (s * da - a * ds)
+
+
+def velocity_to_score(v: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor, path: str) -> torch.Tensor:
+    r"""The score :math:`\nabla\log p_t(x_t)` from the marginal velocity, equation ``eq-fm-conversions``.
+
+    .. math::
+        \nabla\log p_t(x_t) = -\frac{\E[x_0 \mid x_t]}{\sigma_t}
+        = -\frac{\dot\alpha_t x_t - \alpha_t v}{\sigma_t D_t}
+
+    Singular at :math:`t = 1` (:math:`\sigma_1 = 0`): a ``t`` equal to 1 raises.
+
+    Example:
+        >>> velocity_to_score(torch.zeros(1, 1), torch.ones(1, 1), torch.tensor([0.0]), "linear")
+        tensor([[-1.]])
+    """
+    (a, s, da, ds), t = _conversion_args(v, x_t, t, path, "v")
+    _refuse(t, 1.0, "the score (division by sigma_t)")
+    return -(da * x_t - a * v) / (s * (s * da - a * ds))
+
+
+def x1_to_velocity(x1: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor, path: str) -> torch.Tensor:
+    r"""The velocity from a data prediction, the inverse of :func:`velocity_to_x1`.
+
+    .. math:: v = \dot\sigma_t \frac{x_t - \alpha_t\hat x_1}{\sigma_t} + \dot\alpha_t\hat x_1
+
+    Singular at :math:`t = 1` (:math:`\sigma_1 = 0`, where :math:`x_t = \hat x_1` says nothing
+    about the velocity): a ``t`` equal to 1 raises.
+
+    Example:
+        >>> x1_to_velocity(torch.ones(1, 2), torch.zeros(1, 2), torch.tensor([0.0]), "linear")
+        tensor([[1., 1.]])
+    """
+    (a, s, da, ds), t = _conversion_args(x1, x_t, t, path, "x1")
+    _refuse(t, 1.0, "the velocity from x1 (division by sigma_t)")
+    return ds * (x_t - a * x1) / s + da * x1
+
+
+def eps_to_velocity(eps: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor, path: str) -> torch.Tensor:
+    r"""The velocity from a noise prediction, the inverse of :func:`velocity_to_eps`.
+
+    .. math:: v = \dot\sigma_t\hat\epsilon + \dot\alpha_t \frac{x_t - \sigma_t\hat\epsilon}{\alpha_t}
+
+    Singular at :math:`t = 0` (:math:`\alpha_0 = 0`, where :math:`x_t = \hat\epsilon` says nothing
+    about the data): a ``t`` equal to 0 raises.
+
+    Example:
+        >>> eps_to_velocity(torch.zeros(1, 2), torch.ones(1, 2), torch.tensor([1.0]), "linear")
+        tensor([[1., 1.]])
+    """
+    (a, s, da, ds), t = _conversion_args(eps, x_t, t, path, "eps")
+    _refuse(t, 0.0, "the velocity from eps (division by alpha_t)")
+    return ds * eps + da * (x_t - s * eps) / a
+
+
+def score_to_velocity(score: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor, path: str) -> torch.Tensor:
+    r"""The velocity from the score, via :math:`\hat\epsilon = -\sigma_t \nabla\log p_t` and eps_to_velocity.
+
+    .. math::
+        v = \frac{\dot\alpha_t}{\alpha_t} x_t
+        + \sigma_t\Big(\frac{\dot\alpha_t\sigma_t}{\alpha_t} - \dot\sigma_t\Big)\nabla\log p_t(x_t)
+
+    Singular at :math:`t = 0` (:math:`\alpha_0 = 0`): a ``t`` equal to 0 raises.
+
+    Example:
+        >>> score_to_velocity(-torch.ones(1, 1), torch.ones(1, 1), torch.tensor([0.5]), "linear")
+        tensor([[1.]])
+    """
+    (a, s, da, ds), t = _conversion_args(score, x_t, t, path, "score")
+    _refuse(t, 0.0, "the velocity from the score (division by alpha_t)")
+    return da / a * x_t + s * (da * s / a - ds) * score

@@ -590,31 +590,32 @@ case("views.diffusion.widget_specs", "range", "T", lambda: Vdiffusion.widget_spe
 # ------------------------------------------------------------------- flow matching
 _TF = torch.full((4,), 0.5, dtype=torch.float64)
 _ZERO_V = lambda x, t: torch.zeros_like(x)  # noqa: E731
-case("flow_matching.path_coefficients", "shape", "t", lambda: FM.path_coefficients(_TF[None], "linear"))
-case("flow_matching.path_coefficients", "nan", "t", lambda: FM.path_coefficients(nan_at(_TF), "linear"))
-case("flow_matching.path_coefficients", "range", "t", lambda: FM.path_coefficients(_TF + 1.0, "linear"))
-case("flow_matching.path_coefficients", "range", "path", lambda: FM.path_coefficients(_TF, "quadratic"))
-case("flow_matching.path_sample", "shape", "x0 and x1", lambda: FM.path_sample(X2, X2[:, :1], _TF))
-case("flow_matching.path_sample", "shape", "t", lambda: FM.path_sample(X2, X2, _TF[:3]))
-case("flow_matching.path_sample", "nan", "x1", lambda: FM.path_sample(X2, nan_at(X2), _TF))
-case("flow_matching.path_sample", "range", "t", lambda: FM.path_sample(X2, X2, -_TF))
+case("paths.path_coefficients", "shape", "t", lambda: FM.path_coefficients(_TF[None], "linear"))
+case("paths.path_coefficients", "nan", "t", lambda: FM.path_coefficients(nan_at(_TF), "linear"))
+case("paths.path_coefficients", "range", "t", lambda: FM.path_coefficients(_TF + 1.0, "linear"))
+case("paths.path_coefficients", "range", "path", lambda: FM.path_coefficients(_TF, "quadratic"))
+case("paths.path_sample", "shape", "x0 and x1", lambda: FM.path_sample(X2, X2[:, :1], _TF))
+case("paths.path_sample", "shape", "t", lambda: FM.path_sample(X2, X2, _TF[:3]))
+case("paths.path_sample", "nan", "x1", lambda: FM.path_sample(X2, nan_at(X2), _TF))
+case("paths.path_sample", "range", "t", lambda: FM.path_sample(X2, X2, -_TF))
 case("flow_matching.cfm_loss", "shape", "model",
      lambda: FM.cfm_loss(lambda x, t: x[:, :1], X2, X2, _TF))
 case("flow_matching.cfm_loss", "nan", "x0", lambda: FM.cfm_loss(_ZERO_V, nan_at(X2), X2, _TF))
 case("flow_matching.cfm_loss", "range", "path", lambda: FM.cfm_loss(_ZERO_V, X2, X2, _TF, "vp"))
 for _fn in ("gmm_marginal_velocity", "gmm_path_log_prob"):
-    case(f"flow_matching.{_fn}", "shape", "means",
+    case(f"mixtures.{_fn}", "shape", "means",
          lambda f=_fn: getattr(FM, f)(X2, _TF, torch.zeros(2, 3, dtype=torch.float64), 1.0, _W2))
-    case(f"flow_matching.{_fn}", "nan", "x", lambda f=_fn: getattr(FM, f)(nan_at(X2), _TF, _MEANS, 1.0, _W2))
-    case(f"flow_matching.{_fn}", "range", "stds", lambda f=_fn: getattr(FM, f)(X2, _TF, _MEANS, 0.0, _W2))
-    case(f"flow_matching.{_fn}", "range", "t", lambda f=_fn: getattr(FM, f)(X2, _TF * 3, _MEANS, 1.0, _W2))
+    case(f"mixtures.{_fn}", "nan", "x", lambda f=_fn: getattr(FM, f)(nan_at(X2), _TF, _MEANS, 1.0, _W2))
+    case(f"mixtures.{_fn}", "range", "stds", lambda f=_fn: getattr(FM, f)(X2, _TF, _MEANS, 0.0, _W2))
+    case(f"mixtures.{_fn}", "range", "t", lambda f=_fn: getattr(FM, f)(X2, _TF * 3, _MEANS, 1.0, _W2))
 for _fn, _a, _t_bad in (("velocity_to_x1", "v", -_TF), ("velocity_to_eps", "v", 3 * _TF),
                         ("velocity_to_score", "v", 2 * _TF), ("x1_to_velocity", "x1", 2 * _TF),
                         ("eps_to_velocity", "eps", 0 * _TF), ("score_to_velocity", "score", 0 * _TF)):
-    case(f"flow_matching.{_fn}", "shape", f"{_a} and x_t",
+    case(f"parameterisations.{_fn}", "shape", f"{_a} and x_t",
          lambda f=_fn: getattr(FM, f)(X2, X2[:, :1], _TF, "linear"))
-    case(f"flow_matching.{_fn}", "nan", _a, lambda f=_fn: getattr(FM, f)(nan_at(X2), X2, _TF, "linear"))
-    case(f"flow_matching.{_fn}", "range", "t", lambda f=_fn, tb=_t_bad: getattr(FM, f)(X2, X2, tb, "cosine"))
+    case(f"parameterisations.{_fn}", "nan", _a, lambda f=_fn: getattr(FM, f)(nan_at(X2), X2, _TF, "linear"))
+    case(f"parameterisations.{_fn}", "range", "t",
+         lambda f=_fn, tb=_t_bad: getattr(FM, f)(X2, X2, tb, "cosine"))
 for _fn in ("ode_sample", "ode_trajectory"):
     case(f"ode.{_fn}", "shape", "x0", lambda f=_fn: getattr(FM, f)(_ZERO_V, X2[0], 2))
     case(f"ode.{_fn}", "nan", "x0", lambda f=_fn: getattr(FM, f)(_ZERO_V, nan_at(X2), 2))
@@ -693,41 +694,52 @@ case("views.flow_matching.widget_specs", "range", "n", lambda: Vflow_matching.wi
 
 # ------------------------------------------------------------------- guidance
 _LAB = torch.tensor([0, 1, 2, 0])
-case("guidance.LabelledMixture", "shape", "stds",
+case("labelled_mixture.LabelledMixture", "shape", "stds",
      lambda: Gd.LabelledMixture(_MEANS, t64(1.0), _W2, torch.tensor([0, 1]), 2))
-case("guidance.LabelledMixture", "nan", "means",
+case("labelled_mixture.LabelledMixture", "nan", "means",
      lambda: Gd.LabelledMixture(nan_at(_MEANS), t64(1.0, 1.0), _W2, torch.tensor([0, 1]), 2))
-case("guidance.LabelledMixture", "range", "classes",
+case("labelled_mixture.LabelledMixture", "range", "classes",
      lambda: Gd.LabelledMixture(_MEANS, t64(1.0, 1.0), _W2, torch.tensor([0, 2]), 2))
-case("guidance.LabelledMixture", "range", "c", lambda: mix().class_components(3))
-case("guidance.ring_mixture", "shape", "radius", lambda: Gd.ring_mixture(radius=np.ones(2)), TypeError)
-case("guidance.ring_mixture", "nan", "std", lambda: Gd.ring_mixture(std=NAN))
-case("guidance.ring_mixture", "range", "inner", lambda: Gd.ring_mixture(inner=1.5))
-case("guidance.mixture_log_prob", "shape", "x", lambda: Gd.mixture_log_prob(mix(), torch.zeros(4, 3)))
-case("guidance.mixture_log_prob", "shape", "labels", lambda: Gd.mixture_log_prob(mix(), X2, labels=_LAB[:3]))
-case("guidance.mixture_log_prob", "nan", "alpha_bar", lambda: Gd.mixture_log_prob(mix(), X2, NAN))
-case("guidance.mixture_log_prob", "range", "alpha_bar", lambda: Gd.mixture_log_prob(mix(), X2, 0.0))
-case("guidance.mixture_log_prob", "range", "labels", lambda: Gd.mixture_log_prob(mix(), X2, labels=_LAB + 3))
-case("guidance.class_log_posterior", "shape", "x", lambda: Gd.class_log_posterior(mix(), torch.zeros(4)))
-case("guidance.class_log_posterior", "nan", "x", lambda: Gd.class_log_posterior(mix(), nan_at(X2)))
-case("guidance.class_log_posterior", "range", "alpha_bar", lambda: Gd.class_log_posterior(mix(), X2, 1.5))
-case("guidance.mixture_score", "shape", "labels", lambda: Gd.mixture_score(mix(), X2, labels=_LAB[None]))
-case("guidance.mixture_score", "nan", "x", lambda: Gd.mixture_score(mix(), nan_at(X2)))
-case("guidance.mixture_score", "range", "alpha_bar", lambda: Gd.mixture_score(mix(), X2, -0.5))
-case("guidance.mixture_eps", "shape", "x", lambda: Gd.mixture_eps(mix(), torch.zeros(4, 1), 0.5))
-case("guidance.mixture_eps", "nan", "alpha_bar", lambda: Gd.mixture_eps(mix(), X2, NAN))
-case("guidance.mixture_eps", "range", "alpha_bar", lambda: Gd.mixture_eps(mix(), X2, 1.0))
-case("guidance.tilted_log_prob", "shape", "labels", lambda: Gd.tilted_log_prob(mix(), X2, 0.5, _LAB[:2], 1.0))
-case("guidance.tilted_log_prob", "nan", "scale", lambda: Gd.tilted_log_prob(mix(), X2, 0.5, _LAB, NAN))
-case("guidance.tilted_log_prob", "nan", "alpha_bar", lambda: Gd.tilted_log_prob(mix(), X2, NAN, _LAB, 1.0))
-case("guidance.tilted_log_prob", "range", "alpha_bar", lambda: Gd.tilted_log_prob(mix(), X2, 2.0, _LAB, 1.0))
-case("guidance.tilt_grid", "shape", "scale", lambda: Gd.tilt_grid(mix(), 0, np.ones(2)), TypeError)
-case("guidance.tilt_grid", "nan", "extent", lambda: Gd.tilt_grid(mix(), 0, 1.0, extent=NAN))
-case("guidance.tilt_grid", "range", "label", lambda: Gd.tilt_grid(mix(), 3, 1.0))
-case("guidance.noised_tilt_score", "shape", "x",
+case("labelled_mixture.LabelledMixture", "range", "c", lambda: mix().class_components(3))
+case("labelled_mixture.ring_mixture", "shape", "radius",
+     lambda: Gd.ring_mixture(radius=np.ones(2)), TypeError)
+case("labelled_mixture.ring_mixture", "nan", "std", lambda: Gd.ring_mixture(std=NAN))
+case("labelled_mixture.ring_mixture", "range", "inner", lambda: Gd.ring_mixture(inner=1.5))
+case("labelled_mixture.mixture_log_prob", "shape", "x", lambda: Gd.mixture_log_prob(mix(), torch.zeros(4, 3)))
+case("labelled_mixture.mixture_log_prob", "shape", "labels",
+     lambda: Gd.mixture_log_prob(mix(), X2, labels=_LAB[:3]))
+case("labelled_mixture.mixture_log_prob", "nan", "alpha_bar", lambda: Gd.mixture_log_prob(mix(), X2, NAN))
+case("labelled_mixture.mixture_log_prob", "range", "alpha_bar", lambda: Gd.mixture_log_prob(mix(), X2, 0.0))
+case("labelled_mixture.mixture_log_prob", "range", "labels",
+     lambda: Gd.mixture_log_prob(mix(), X2, labels=_LAB + 3))
+case("labelled_mixture.class_log_posterior", "shape", "x",
+     lambda: Gd.class_log_posterior(mix(), torch.zeros(4)))
+case("labelled_mixture.class_log_posterior", "nan", "x", lambda: Gd.class_log_posterior(mix(), nan_at(X2)))
+case("labelled_mixture.class_log_posterior", "range", "alpha_bar",
+     lambda: Gd.class_log_posterior(mix(), X2, 1.5))
+case("labelled_mixture.mixture_score", "shape", "labels",
+     lambda: Gd.mixture_score(mix(), X2, labels=_LAB[None]))
+case("labelled_mixture.mixture_score", "nan", "x", lambda: Gd.mixture_score(mix(), nan_at(X2)))
+case("labelled_mixture.mixture_score", "range", "alpha_bar", lambda: Gd.mixture_score(mix(), X2, -0.5))
+case("labelled_mixture.mixture_eps", "shape", "x", lambda: Gd.mixture_eps(mix(), torch.zeros(4, 1), 0.5))
+case("labelled_mixture.mixture_eps", "nan", "alpha_bar", lambda: Gd.mixture_eps(mix(), X2, NAN))
+case("labelled_mixture.mixture_eps", "range", "alpha_bar", lambda: Gd.mixture_eps(mix(), X2, 1.0))
+case("labelled_mixture.tilted_log_prob", "shape", "labels",
+     lambda: Gd.tilted_log_prob(mix(), X2, 0.5, _LAB[:2], 1.0))
+case("labelled_mixture.tilted_log_prob", "nan", "scale",
+     lambda: Gd.tilted_log_prob(mix(), X2, 0.5, _LAB, NAN))
+case("labelled_mixture.tilted_log_prob", "nan", "alpha_bar",
+     lambda: Gd.tilted_log_prob(mix(), X2, NAN, _LAB, 1.0))
+case("labelled_mixture.tilted_log_prob", "range", "alpha_bar",
+     lambda: Gd.tilted_log_prob(mix(), X2, 2.0, _LAB, 1.0))
+case("labelled_mixture.tilt_grid", "shape", "scale", lambda: Gd.tilt_grid(mix(), 0, np.ones(2)), TypeError)
+case("labelled_mixture.tilt_grid", "nan", "extent", lambda: Gd.tilt_grid(mix(), 0, 1.0, extent=NAN))
+case("labelled_mixture.tilt_grid", "range", "label", lambda: Gd.tilt_grid(mix(), 3, 1.0))
+case("labelled_mixture.noised_tilt_score", "shape", "x",
      lambda: Gd.noised_tilt_score(mix(), torch.zeros(4, 3), 0.5, 0, 1.0))
-case("guidance.noised_tilt_score", "nan", "scale", lambda: Gd.noised_tilt_score(mix(), X2, 0.5, 0, NAN))
-case("guidance.noised_tilt_score", "range", "grid_size",
+case("labelled_mixture.noised_tilt_score", "nan", "scale",
+     lambda: Gd.noised_tilt_score(mix(), X2, 0.5, 0, NAN))
+case("labelled_mixture.noised_tilt_score", "range", "grid_size",
      lambda: Gd.noised_tilt_score(mix(), X2, 0.5, 0, 1.0, grid_size=3))
 case("guidance.cfg_combine", "shape", "eps_uncond and eps_cond", lambda: Gd.cfg_combine(X2, X2[:, :1], 1.0))
 case("guidance.cfg_combine", "shape", "scale", lambda: Gd.cfg_combine(X2, X2, t64(1.0, 2.0)))
@@ -745,27 +757,28 @@ case("guidance.MixtureDenoiser", "nan", "alphas_cumprod", lambda: Gd.MixtureDeno
 case("guidance.MixtureDenoiser", "nan", "x", lambda: Gd.MixtureDenoiser(mix(), AB)(nan_at(X2), 0, _LAB))
 case("guidance.MixtureDenoiser", "range", "t", lambda: Gd.MixtureDenoiser(mix(), AB)(X2, 10, _LAB))
 _CD = Gd.ConditionalDenoiser(3, 10, hidden=4)
-case("guidance.ConditionalDenoiser", "shape", "x",
+case("conditional_models.ConditionalDenoiser", "shape", "x",
      lambda: _CD(torch.zeros(4, 3, dtype=torch.float64), 0, _LAB))
-case("guidance.ConditionalDenoiser", "nan", "x", lambda: _CD(nan_at(X2), 0, _LAB))
-case("guidance.ConditionalDenoiser", "range", "t", lambda: _CD(X2, 10, _LAB))
-case("guidance.ConditionalDenoiser", "range", "labels", lambda: _CD(X2, 0, _LAB + 5))
-case("guidance.train_conditional_denoiser", "shape", "labels",
+case("conditional_models.ConditionalDenoiser", "nan", "x", lambda: _CD(nan_at(X2), 0, _LAB))
+case("conditional_models.ConditionalDenoiser", "range", "t", lambda: _CD(X2, 10, _LAB))
+case("conditional_models.ConditionalDenoiser", "range", "labels", lambda: _CD(X2, 0, _LAB + 5))
+case("conditional_models.train_conditional_denoiser", "shape", "labels",
      lambda: Gd.train_conditional_denoiser(X2, _LAB[:3], 3, AB))
-case("guidance.train_conditional_denoiser", "nan", "p_uncond",
+case("conditional_models.train_conditional_denoiser", "nan", "p_uncond",
      lambda: Gd.train_conditional_denoiser(X2, _LAB, 3, AB, p_uncond=NAN))
-case("guidance.train_conditional_denoiser", "range", "p_uncond",
+case("conditional_models.train_conditional_denoiser", "range", "p_uncond",
      lambda: Gd.train_conditional_denoiser(X2, _LAB, 3, AB, p_uncond=1.5))
 _NC = Gd.NoisyClassifier(3, 10, hidden=4)
-case("guidance.NoisyClassifier", "shape", "x", lambda: _NC(torch.zeros(4, 3, dtype=torch.float64), 0))
-case("guidance.NoisyClassifier", "nan", "x", lambda: _NC(nan_at(X2), 0))
-case("guidance.NoisyClassifier", "range", "t", lambda: _NC(X2, 10))
-case("guidance.NoisyClassifier", "range", "n_classes", lambda: Gd.NoisyClassifier(0, 10))
-case("guidance.train_noisy_classifier", "shape", "x",
+case("conditional_models.NoisyClassifier", "shape", "x",
+     lambda: _NC(torch.zeros(4, 3, dtype=torch.float64), 0))
+case("conditional_models.NoisyClassifier", "nan", "x", lambda: _NC(nan_at(X2), 0))
+case("conditional_models.NoisyClassifier", "range", "t", lambda: _NC(X2, 10))
+case("conditional_models.NoisyClassifier", "range", "n_classes", lambda: Gd.NoisyClassifier(0, 10))
+case("conditional_models.train_noisy_classifier", "shape", "x",
      lambda: Gd.train_noisy_classifier(torch.zeros(4), _LAB, 3, AB))
-case("guidance.train_noisy_classifier", "nan", "x",
+case("conditional_models.train_noisy_classifier", "nan", "x",
      lambda: Gd.train_noisy_classifier(nan_at(X2), _LAB, 3, AB))
-case("guidance.train_noisy_classifier", "range", "labels",
+case("conditional_models.train_noisy_classifier", "range", "labels",
      lambda: Gd.train_noisy_classifier(X2, _LAB + 3, 3, AB))
 case("guidance.guided_sample", "shape", "labels",
      lambda: Gd.guided_sample(Gd.MixtureDenoiser(mix(), AB), _LAB[None], 1.0, AB))
