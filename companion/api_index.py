@@ -10,11 +10,12 @@ from pathlib import Path
 __all__ = ["MODULES", "public_api", "chapter_usage", "api_index_html", "rest_to_myst", "api_index_markdown"]
 
 #: The modules of the package, in the book's order.
-MODULES = ["distributions", "validation", "utils", "plotting", "widgets", "metrics", "datasets",
-           "families", "vae", "gradient_estimators", "linear_gaussian", "vae_theory", "gan",
-           "gan_theory", "flows", "splines", "autoregressive", "schedules", "diffusion",
-           "parameterisations", "mixtures", "samplers", "diffusion_theory", "paths", "flow_matching",
-           "ode", "labelled_mixture", "conditional_models", "guidance", "guidance_remedies", "capstone",
+MODULES = ["distributions", "f_divergences", "change_of_variables", "validation", "utils", "plotting",
+           "widgets", "metrics", "datasets", "families", "vae", "gradient_estimators", "linear_gaussian",
+           "vae_theory", "gan", "gan_theory", "flows", "splines", "autoregressive", "schedules",
+           "diffusion", "parameterisations", "mixtures", "samplers", "diffusion_theory", "paths",
+           "flow_matching", "ode", "labelled_mixture", "conditional_models", "guidance",
+           "guidance_remedies", "pf_ode", "capstone",
            *(f"views.{chapter}" for chapter in ("toolkit", "vae", "gan", "flows", "diffusion",
                                                 "flow_matching", "guidance", "capstone"))]
 

@@ -11,25 +11,28 @@ likelihood uses only inverses (equation ``eq-cov-nd``); sampling uses only forwa
 from __future__ import annotations
 
 import math  # noqa: F401 -- used by the doctests
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
+from .change_of_variables import (  # noqa: F401 -- re-exported: their home is companion.change_of_variables
+    log_abs_det_jacobian,
+    log_prob_change_of_variables,
+    standard_normal_log_prob,
+)
 from .datasets import (  # noqa: F401 -- re-exported: their home is companion.datasets
     _rng,
     sample_checkerboard,
     sample_two_moons,
 )
-from .distributions import normal_log_prob
 from .splines import (  # noqa: F401 -- re-exported: their home is companion.splines
     rational_quadratic_spline,
 )
 from .validation import ArrayLike, check_array, check_choice, check_int, check_scalar, is_torch
 
-__all__ = ["standard_normal_log_prob", "log_prob_change_of_variables", "log_abs_det_jacobian",
-           "AffineCoupling", "SplineCoupling", "Permutation", "Flow", "make_flow", "train_flow",
+__all__ = ["AffineCoupling", "SplineCoupling", "Permutation", "Flow", "make_flow", "train_flow",
            "negative_log_likelihood", "flow_1d_inverse", "flow_1d_forward"]
 
 
@@ -37,104 +40,6 @@ __all__ = ["standard_normal_log_prob", "log_prob_change_of_variables", "log_abs_
 
 
 # ------------------------------------------------------------ change of variables
-
-
-def standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
-    r"""Log-density of :math:`\mathcal N(0, I)` in ``dim`` dimensions, summed over the last axis.
-
-    .. math:: \log p_Z(z) = -\tfrac12 \lVert z\rVert^2 - \tfrac{d}{2}\log 2\pi
-
-    Args:
-        z: shape ``(batch, dim)``.
-
-    Returns:
-        shape ``(batch,)``.
-
-    Example:
-        >>> round(float(standard_normal_log_prob(torch.zeros(1, 2))[0]), 6)
-        -1.837877
-    """
-    z = check_array(z, "z", ndim=2)
-    if not is_torch(z):
-        raise TypeError(f"z: expected a torch tensor, got {type(z).__name__}")
-    return normal_log_prob(z, z.new_zeros(()), z.new_ones(())).sum(dim=-1)
-
-
-def log_prob_change_of_variables(
-    x: torch.Tensor,
-    inverse: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
-    base_log_prob: Callable[[torch.Tensor], torch.Tensor] = standard_normal_log_prob,
-) -> torch.Tensor:
-    r"""Log-density of :math:`X = f(Z)` for an invertible ``f`` in ``dim`` dimensions, equation ``eq-cov-nd``.
-
-    .. math::
-        \log p_X(x) = \log p_Z\big(f^{-1}(x)\big)
-        + \log\left|\det \frac{\partial f^{-1}}{\partial x}(x)\right|
-
-    The one-dimensional case is
-    :func:`companion.distributions.log_prob_change_of_variables_1d` (equation ``eq-cov-1d``).
-
-    Args:
-        x: points, shape ``(batch, dim)``.
-        inverse: ``x -> (z, log_det)`` with ``z = f^{-1}(x)`` of shape ``(batch, dim)``
-            and ``log_det`` of shape ``(batch,)`` the log-determinant of the inverse map
-            (every layer's and :class:`Flow`'s ``inverse`` has this signature).
-        base_log_prob: ``z -> log p_Z(z)``, shape ``(batch,)``; standard normal by default.
-
-    Returns:
-        ``log p_X(x)``, shape ``(batch,)``.
-
-    Example (``x = 2 z + 1`` in 2-D: ``log p_X(x) = log N(x; 1, 4 I)``):
-        >>> x = torch.tensor([[1.0, 1.0]], dtype=torch.float64)
-        >>> lp = log_prob_change_of_variables(
-        ...     x, lambda x: ((x - 1) / 2, torch.full((x.shape[0],), -2 * math.log(2.0), dtype=x.dtype)))
-        >>> round(float(lp[0]), 6), round(-math.log(2 * math.pi * 4), 6)
-        (-3.224171, -3.224171)
-    """
-    x = check_array(x, "x", ndim=2)
-    for fname, f in (("inverse", inverse), ("base_log_prob", base_log_prob)):
-        if not callable(f):
-            raise TypeError(f"{fname}: expected a callable, got {type(f).__name__}")
-    z, log_det = inverse(x)
-    if tuple(z.shape) != tuple(x.shape) or tuple(log_det.shape) != (x.shape[0],):
-        raise ValueError(f"inverse: expected (z, log_det) of shapes {tuple(x.shape)} and ({x.shape[0]},), "
-                         f"got {tuple(z.shape)} and {tuple(log_det.shape)}")
-    if not (bool(torch.isfinite(z).all()) and bool(torch.isfinite(log_det).all())):
-        raise ValueError("inverse: returned NaN or infinite values; is x outside its domain?")
-    return base_log_prob(z) + log_det
-
-
-def log_abs_det_jacobian(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    r"""Reference :math:`\log|\det \partial\, \mathrm{fn}(x) / \partial x|` from the full autograd Jacobian.
-
-    Costs ``dim`` backward passes per point plus an LU factorisation
-    (``torch.linalg.slogdet``): the :math:`O(d^3)` computation that coupling layers avoid.
-    Used to check structured log-determinants (equation ``eq-coupling-logdet``).
-
-    Args:
-        fn: maps one point of shape ``(dim,)`` to ``(dim,)`` (wrap a batched map with
-            ``lambda v: f(v[None])[0][0]``).
-        x: points, shape ``(batch, dim)``.
-
-    Returns:
-        shape ``(batch,)``.
-
-    Example:
-        >>> A = torch.tensor([[2.0, 1.0], [0.0, 3.0]], dtype=torch.float64)
-        >>> round(float(log_abs_det_jacobian(lambda v: A @ v, torch.zeros(1, 2, dtype=torch.float64))[0]), 6)
-        1.791759
-    """
-    x = check_array(x, "x", ndim=2)
-    if not callable(fn):
-        raise TypeError(f"fn: expected a callable, got {type(fn).__name__}")
-    out = []
-    for xi in x:
-        jac = torch.autograd.functional.jacobian(fn, xi)  # (dim, dim)
-        if tuple(jac.shape) != (x.shape[1], x.shape[1]):
-            raise ValueError(f"fn: expected to map shape ({x.shape[1]},) to ({x.shape[1]},), "
-                             f"got a Jacobian of shape {tuple(jac.shape)}")
-        out.append(torch.linalg.slogdet(jac).logabsdet)
-    return torch.stack(out)
 
 
 # ---------------------------------------------------------------------- layers

@@ -134,13 +134,13 @@ def ode_trajectory(velocity_fn: VelocityFn, x0: torch.Tensor, steps: int,
         return _integrate(velocity_fn, x0, 0.0, 1.0, steps, method, record=True)
 
 
-def _velocity_and_divergence(velocity_fn, x, t):
+def _velocity_and_divergence(velocity_fn, x, t, name: str = "velocity_fn"):
+    """``velocity_fn(x, t)`` and its exact divergence, one backward pass per coordinate (detached)."""
     with torch.enable_grad():
         x = x.detach().requires_grad_(True)
         v = velocity_fn(x, t)
         if v.shape != x.shape:
-            raise ValueError(f"velocity_fn: expected an output of shape {tuple(x.shape)}, "
-                             f"got {tuple(v.shape)}")
+            raise ValueError(f"{name}: expected an output of shape {tuple(x.shape)}, got {tuple(v.shape)}")
         div = torch.zeros(x.shape[0], dtype=v.dtype, device=v.device)
         for i in range(x.shape[1] if v.requires_grad else 0):             # a constant field: div = 0
             (g,) = torch.autograd.grad(v[:, i].sum(), x, retain_graph=i < x.shape[1] - 1)

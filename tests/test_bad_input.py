@@ -185,11 +185,11 @@ case("distributions.jensen_gap_log", "shape", "log_w", lambda: Ds.jensen_gap_log
 case("distributions.jensen_gap_log", "nan", "log_w", lambda: Ds.jensen_gap_log(np.array([0.0, NAN])))
 case("distributions.jensen_gap_log", "range", "axis", lambda: Ds.jensen_gap_log(torch.zeros(3), axis=2))
 _LOGNORMAL = (np.log, lambda y: -np.log(y), lambda x: Ds.normal_log_prob(x, 0.0, 1.0))
-case("distributions.log_prob_change_of_variables_1d", "shape", "inverse",
+case("change_of_variables.log_prob_change_of_variables_1d", "shape", "inverse",
      lambda: Ds.log_prob_change_of_variables_1d(np.ones(3), lambda y: np.log(y).sum(), *_LOGNORMAL[1:]))
-case("distributions.log_prob_change_of_variables_1d", "nan", "y",
+case("change_of_variables.log_prob_change_of_variables_1d", "nan", "y",
      lambda: Ds.log_prob_change_of_variables_1d(np.array([1.0, NAN]), *_LOGNORMAL))
-case("distributions.log_prob_change_of_variables_1d", "range", "y",
+case("change_of_variables.log_prob_change_of_variables_1d", "range", "y",
      lambda: Ds.log_prob_change_of_variables_1d(np.array([1.0, -1.0]), *_LOGNORMAL))
 
 # ------------------------------------------------------------------- metrics
@@ -379,22 +379,28 @@ for _s in ("sample_two_moons", "sample_checkerboard"):
     case(f"datasets.{_s}", "nan", "n", lambda s=_s: getattr(Fl, s)(NAN), TypeError)
     case(f"datasets.{_s}", "range", "rng", lambda s=_s: getattr(Fl, s)(10, rng=-1))
 case("datasets.sample_two_moons", "nan", "noise", lambda: Fl.sample_two_moons(10, noise=NAN))
-case("flows.standard_normal_log_prob", "shape", "z", lambda: Fl.standard_normal_log_prob(torch.zeros(3)))
-case("flows.standard_normal_log_prob", "nan", "z", lambda: Fl.standard_normal_log_prob(nan_at(X2)))
-case("flows.standard_normal_log_prob", "range", "z", lambda: Fl.standard_normal_log_prob(torch.zeros(0, 2)))
+case("change_of_variables.standard_normal_log_prob", "shape", "z",
+     lambda: Fl.standard_normal_log_prob(torch.zeros(3)))
+case("change_of_variables.standard_normal_log_prob", "nan", "z",
+     lambda: Fl.standard_normal_log_prob(nan_at(X2)))
+case("change_of_variables.standard_normal_log_prob", "range", "z",
+     lambda: Fl.standard_normal_log_prob(torch.zeros(0, 2)))
 _ID = lambda x: (x, torch.zeros(x.shape[0], dtype=x.dtype))  # noqa: E731
-case("flows.log_prob_change_of_variables", "shape", "x",
+case("change_of_variables.log_prob_change_of_variables", "shape", "x",
      lambda: Fl.log_prob_change_of_variables(torch.zeros(3), _ID))
-case("flows.log_prob_change_of_variables", "shape", "inverse",
+case("change_of_variables.log_prob_change_of_variables", "shape", "inverse",
      lambda: Fl.log_prob_change_of_variables(X2, lambda x: (x, torch.zeros(1, dtype=x.dtype))))
-case("flows.log_prob_change_of_variables", "nan", "x",
+case("change_of_variables.log_prob_change_of_variables", "nan", "x",
      lambda: Fl.log_prob_change_of_variables(nan_at(X2), _ID))
-case("flows.log_prob_change_of_variables", "range", "inverse",
+case("change_of_variables.log_prob_change_of_variables", "range", "inverse",
      lambda: Fl.log_prob_change_of_variables(X2, lambda x: (x.log(), torch.zeros(x.shape[0], dtype=x.dtype))))
-case("flows.log_abs_det_jacobian", "shape", "x", lambda: Fl.log_abs_det_jacobian(lambda v: v, torch.zeros(3)))
-case("flows.log_abs_det_jacobian", "shape", "fn", lambda: Fl.log_abs_det_jacobian(lambda v: v[:1], X2))
-case("flows.log_abs_det_jacobian", "nan", "x", lambda: Fl.log_abs_det_jacobian(lambda v: v, nan_at(X2)))
-case("flows.log_abs_det_jacobian", "range", "x",
+case("change_of_variables.log_abs_det_jacobian", "shape", "x",
+     lambda: Fl.log_abs_det_jacobian(lambda v: v, torch.zeros(3)))
+case("change_of_variables.log_abs_det_jacobian", "shape", "fn",
+     lambda: Fl.log_abs_det_jacobian(lambda v: v[:1], X2))
+case("change_of_variables.log_abs_det_jacobian", "nan", "x",
+     lambda: Fl.log_abs_det_jacobian(lambda v: v, nan_at(X2)))
+case("change_of_variables.log_abs_det_jacobian", "range", "x",
      lambda: Fl.log_abs_det_jacobian(lambda v: v, torch.zeros(0, 2, dtype=torch.float64)))
 case("flows.AffineCoupling", "shape", "mask", lambda: Fl.AffineCoupling(2, [1, 0, 1]))
 case("flows.AffineCoupling", "shape", "x", lambda: Fl.AffineCoupling(2, [1, 0])(torch.zeros(3, 3)))
@@ -845,20 +851,20 @@ case("capstone.ring_split", "range", "config", lambda: Cp.ring_split({"n_train":
 case("capstone.true_log_likelihood", "shape", "test", lambda: Cp.true_log_likelihood(np.zeros((3, 3))))
 case("capstone.true_log_likelihood", "nan", "test", lambda: Cp.true_log_likelihood(nan_at(np.zeros((3, 2)))))
 case("capstone.true_log_likelihood", "range", "test", lambda: Cp.true_log_likelihood(np.zeros((0, 2))))
-case("capstone.continuous_alpha_bar", "shape", "alphas_cumprod",
+case("pf_ode.continuous_alpha_bar", "shape", "alphas_cumprod",
      lambda: Cp.continuous_alpha_bar(t64(1.0), AB[None]))
-case("capstone.continuous_alpha_bar", "nan", "s", lambda: Cp.continuous_alpha_bar(t64(NAN), AB))
-case("capstone.continuous_alpha_bar", "range", "s", lambda: Cp.continuous_alpha_bar(t64(9.5), AB))
-case("capstone.divergence", "shape", "fn", lambda: Cp.divergence(lambda x: x[:, :1], X2))
-case("capstone.divergence", "nan", "x", lambda: Cp.divergence(lambda x: x, nan_at(X2)))
-case("capstone.divergence", "range", "x",
+case("pf_ode.continuous_alpha_bar", "nan", "s", lambda: Cp.continuous_alpha_bar(t64(NAN), AB))
+case("pf_ode.continuous_alpha_bar", "range", "s", lambda: Cp.continuous_alpha_bar(t64(9.5), AB))
+case("pf_ode.divergence", "shape", "fn", lambda: Cp.divergence(lambda x: x[:, :1], X2))
+case("pf_ode.divergence", "nan", "x", lambda: Cp.divergence(lambda x: x, nan_at(X2)))
+case("pf_ode.divergence", "range", "x",
      lambda: Cp.divergence(lambda x: x, torch.zeros(0, 2, dtype=torch.float64)))
-case("capstone.pf_ode_log_likelihood", "shape", "x",
+case("pf_ode.pf_ode_log_likelihood", "shape", "x",
      lambda: Cp.pf_ode_log_likelihood(ZERO_EPS, torch.zeros(4), AB))
-case("capstone.pf_ode_log_likelihood", "shape", "eps_model",
+case("pf_ode.pf_ode_log_likelihood", "shape", "eps_model",
      lambda: Cp.pf_ode_log_likelihood(lambda x, t: x[:, :1], X2, AB))
-case("capstone.pf_ode_log_likelihood", "nan", "x", lambda: Cp.pf_ode_log_likelihood(ZERO_EPS, nan_at(X2), AB))
-case("capstone.pf_ode_log_likelihood", "range", "substeps",
+case("pf_ode.pf_ode_log_likelihood", "nan", "x", lambda: Cp.pf_ode_log_likelihood(ZERO_EPS, nan_at(X2), AB))
+case("pf_ode.pf_ode_log_likelihood", "range", "substeps",
      lambda: Cp.pf_ode_log_likelihood(ZERO_EPS, X2, AB, substeps=0))
 case("capstone.vae_sample", "shape", "n", lambda: Cp.vae_sample(vae(), np.zeros(2)), TypeError)
 case("capstone.vae_sample", "nan", "n", lambda: Cp.vae_sample(vae(), NAN), TypeError)
@@ -980,21 +986,21 @@ case("distributions.effective_sample_size", "range", "axis",
      lambda: Ds.effective_sample_size(np.zeros(3), axis=1))
 _NORM_PDF = lambda x: np.exp(-0.5 * x**2) / np.sqrt(2 * np.pi)  # noqa: E731
 _GRID = np.linspace(-10.0, 10.0, 201)
-case("distributions.f_divergence", "shape", "grid",
+case("f_divergences.f_divergence", "shape", "grid",
      lambda: Ds.f_divergence(_NORM_PDF, _NORM_PDF, Ds.F_GENERATORS["kl"].f, np.zeros((3, 2))))
-case("distributions.f_divergence", "nan", "grid",
+case("f_divergences.f_divergence", "nan", "grid",
      lambda: Ds.f_divergence(_NORM_PDF, _NORM_PDF, Ds.F_GENERATORS["kl"].f, nan_at(_GRID)))
-case("distributions.f_divergence", "range", "q",
+case("f_divergences.f_divergence", "range", "q",
      lambda: Ds.f_divergence(_NORM_PDF, np.zeros_like, Ds.F_GENERATORS["kl"].f, _GRID))
-case("distributions.f_divergence", "range", "grid",
+case("f_divergences.f_divergence", "range", "grid",
      lambda: Ds.f_divergence(_NORM_PDF, _NORM_PDF, Ds.F_GENERATORS["kl"].f, _GRID[::-1]))
-case("distributions.f_divergence_lower_bound", "shape", "t",
+case("f_divergences.f_divergence_lower_bound", "shape", "t",
      lambda: Ds.f_divergence_lower_bound(_NORM_PDF, _NORM_PDF, lambda x: x[:3],
                                          Ds.F_GENERATORS["kl"].f_conj, _GRID))
-case("distributions.f_divergence_lower_bound", "nan", "grid",
+case("f_divergences.f_divergence_lower_bound", "nan", "grid",
      lambda: Ds.f_divergence_lower_bound(_NORM_PDF, _NORM_PDF, np.sin,
                                          Ds.F_GENERATORS["kl"].f_conj, nan_at(_GRID)))
-case("distributions.f_divergence_lower_bound", "range", "t",
+case("f_divergences.f_divergence_lower_bound", "range", "t",
      lambda: Ds.f_divergence_lower_bound(_NORM_PDF, _NORM_PDF, np.ones_like,
                                          Ds.F_GENERATORS["tv"].f_conj, _GRID))
 case("distributions.normal_param_score", "shape", "x and mu",

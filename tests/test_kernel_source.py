@@ -22,7 +22,7 @@ def test_docstring_and_checks_go_and_the_mathematics_stays():
 
 
 def test_a_loop_of_checks_goes_with_its_checks():
-    k = kernel("distributions", "f_divergence_lower_bound")
+    k = kernel("f_divergences", "f_divergence_lower_bound")
     assert "for name, fn in" not in k and "raise" not in k and "np.trapezoid" in k
 
 
