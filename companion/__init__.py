@@ -1,24 +1,47 @@
 """companion: tested implementations behind the book *Generative Models, Executable*.
 
-One small module per topic; chapters import from here and never redefine a function.
+One module per concept, each readable on its own; chapters import from here and never
+redefine a function. The README's "Where things are" maps each concept to its module and
+chapters. In outline:
 
-- :mod:`companion.validation` -- the input-checking convention every public function uses.
-- :mod:`companion.utils` -- ``set_seed``, and the switches ``scaled`` (train longer) and ``default_device``.
-- :mod:`companion.distributions` -- Monte Carlo, KL, Jensen, change of variables (chapter 1).
-- :mod:`companion.plotting`, :mod:`companion.widgets` -- figure style; ``WidgetSpec``, the one
-  mechanism behind live sliders, kernel-free static twins, widget benchmarks and corner tests.
-- :mod:`companion.vae`, :mod:`companion.gan`, :mod:`companion.flows`, :mod:`companion.diffusion`,
-  :mod:`companion.guidance` -- one module per family chapter; :mod:`companion.metrics` (MMD,
-  energy distance) for scoring samples.
-- :mod:`companion.families`, :mod:`companion.capstone` -- the family map and the capstone
-  comparison; :mod:`companion.api_index` -- the book's generated API index.
+- foundations: :mod:`~companion.distributions`, :mod:`~companion.f_divergences`,
+  :mod:`~companion.change_of_variables`, :mod:`~companion.metrics`, :mod:`~companion.datasets`;
+- VAEs: :mod:`~companion.vae`, :mod:`~companion.gradient_estimators`,
+  :mod:`~companion.linear_gaussian`, :mod:`~companion.vae_theory`;
+- GANs: :mod:`~companion.gan`, :mod:`~companion.gan_theory`;
+- flows: :mod:`~companion.flows`, :mod:`~companion.splines`, :mod:`~companion.autoregressive`;
+- diffusion: :mod:`~companion.schedules`, :mod:`~companion.diffusion`,
+  :mod:`~companion.parameterisations`, :mod:`~companion.mixtures`, :mod:`~companion.samplers`,
+  :mod:`~companion.diffusion_theory`;
+- flow matching: :mod:`~companion.paths`, :mod:`~companion.flow_matching`, :mod:`~companion.ode`;
+- guidance: :mod:`~companion.labelled_mixture`, :mod:`~companion.conditional_models`,
+  :mod:`~companion.guidance`, :mod:`~companion.guidance_remedies`;
+- the comparison: :mod:`~companion.pf_ode`, :mod:`~companion.capstone`, :mod:`~companion.families`;
+- presentation, apart from the mathematics (which never imports it): :mod:`companion.views`
+  (each chapter's widgets), :mod:`~companion.widgets` (``WidgetSpec``), :mod:`~companion.plotting`;
+- plumbing: :mod:`~companion.validation` (argument checks), :mod:`~companion.utils` (seeds, the
+  chapter setup :func:`start_chapter`, training switches), :mod:`~companion.api_index`.
 
-The chapter modules import torch and matplotlib, so they are imported on demand
-(``from companion import vae``), not here.
+Importing ``companion`` loads only these plumbing modules; a chapter imports the ones it needs
+(``from companion import vae as V``).
 """
 
-from . import distributions, utils, validation
-from .utils import set_seed, start_chapter
+import importlib
 
-__all__ = ["distributions", "utils", "validation", "set_seed", "start_chapter"]
+__all__ = ["set_seed", "start_chapter"]
 __version__ = "0.1.0"
+
+#: Names available as ``companion.<name>``, imported on first use: ``import companion`` itself loads
+#: nothing else (not torch), and ``companion.vae`` imports that module when first reached.
+_FUNCTIONS = {"set_seed": "utils", "start_chapter": "utils"}
+
+
+def __getattr__(name: str):
+    if name in _FUNCTIONS:
+        return getattr(importlib.import_module(f"{__name__}.{_FUNCTIONS[name]}"), name)
+    try:
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as err:
+        if err.name != f"{__name__}.{name}":
+            raise
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

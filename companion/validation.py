@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import torch
 
 __all__ = [
     "ArrayLike",
@@ -46,8 +46,10 @@ ArrayLike = Any  # numpy.ndarray | torch.Tensor | float | list of floats
 
 
 def is_torch(x: Any) -> bool:
-    """Whether ``x`` is a torch tensor."""
-    return isinstance(x, torch.Tensor)
+    """Whether ``x`` is a torch tensor (asked without importing torch: where no module has imported
+    it, nothing can be a tensor, so these checks never load it themselves)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
 
 
 def _to_float(x: Any) -> float:
@@ -81,7 +83,7 @@ def check_array(
         ValueError: wrong dimension or shape, empty, or not finite.
     """
     if is_torch(x):
-        if not (x.dtype.is_floating_point or x.dtype in (torch.int32, torch.int64)):
+        if not (x.dtype.is_floating_point or str(x.dtype) in ("torch.int32", "torch.int64")):
             raise TypeError(f"{name}: expected a numeric tensor, got dtype {x.dtype}")
     elif isinstance(x, np.ndarray):
         if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
@@ -113,7 +115,7 @@ def check_array(
     if n == 0 and not allow_empty:
         raise ValueError(f"{name}: expected a non-empty array, got shape {tuple(x.shape)}")
     if finite and n > 0:
-        bad = int((~torch.isfinite(x)).sum()) if is_torch(x) else int((~np.isfinite(x)).sum())
+        bad = int((~x.isfinite()).sum()) if is_torch(x) else int((~np.isfinite(x)).sum())
         if bad:
             raise ValueError(f"{name}: expected finite values, got {bad} NaN or infinite entries")
     return x
@@ -204,9 +206,9 @@ def check_scalar(
     ...
     ValueError: scale: expected a finite number, got nan
     """
-    if isinstance(x, bool) or not isinstance(x, (numbers.Real, np.ndarray, torch.Tensor)):
+    if isinstance(x, bool) or not (isinstance(x, (numbers.Real, np.ndarray)) or is_torch(x)):
         raise TypeError(f"{name}: expected a real number, got {type(x).__name__}")
-    if isinstance(x, (np.ndarray, torch.Tensor)):
+    if isinstance(x, np.ndarray) or is_torch(x):
         if (x.numel() if is_torch(x) else x.size) != 1:
             raise TypeError(f"{name}: expected a single number, got shape {tuple(x.shape)}")
     value = _to_float(x) if is_torch(x) else float(np.asarray(x).reshape(()))
