@@ -33,7 +33,7 @@ from .parameterisations import (  # noqa: F401 -- re-exported: their home is com
     score_to_eps,
     tweedie_x0,
 )
-from .schedules import _check_ab, _check_betas, _check_t, _check_x, _gather
+from .schedules import NoiseSchedule, _check_ab, _check_betas, _check_t, _check_x, _gather
 from .validation import (
     check_array,
     check_broadcast,
@@ -186,13 +186,13 @@ def q_posterior_mean_variance(x0: torch.Tensor, x_t: torch.Tensor, t: torch.Tens
     check_same_shape(x0=x0, x_t=x_t)
     betas = _check_betas(betas)
     t = _check_t(t, betas.shape[0], x0.shape[0])
-    ab = torch.cumprod(1.0 - betas, dim=0)
-    ab_prev = torch.cat([torch.ones(1, dtype=ab.dtype), ab[:-1]])
-    coef_x0 = ab_prev.sqrt() * betas / (1.0 - ab)
-    coef_xt = (1.0 - betas).sqrt() * (1.0 - ab_prev) / (1.0 - ab)
-    var = (1.0 - ab_prev) / (1.0 - ab) * betas
-    mean = _gather(coef_x0, t, x0) * x0 + _gather(coef_xt, t, x0) * x_t
-    return mean, _gather(var, t, x0)
+    return _posterior(NoiseSchedule._of(betas), x0, x_t, t)
+
+
+def _posterior(s: NoiseSchedule, x0: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor):
+    """The kernel of :func:`q_posterior_mean_variance`: the schedule's coefficients at steps ``t``."""
+    mean = _gather(s.posterior_coef_x0, t, x0) * x0 + _gather(s.posterior_coef_xt, t, x0) * x_t
+    return mean, _gather(s.posterior_variance, t, x0)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -83,6 +83,11 @@ def predict_x0_from_eps(x_t: torch.Tensor, t: torch.Tensor | int, eps: torch.Ten
     check_same_shape(x_t=x_t, eps=eps)
     ab = _check_ab(alphas_cumprod)
     t = _check_t(t, ab.shape[0], x_t.shape[0])
+    return _x0_from_eps(x_t, t, eps, ab)
+
+
+def _x0_from_eps(x_t: torch.Tensor, t: torch.Tensor, eps: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
+    """The kernel of :func:`predict_x0_from_eps`, for callers that checked the arguments."""
     return (x_t - _gather((1.0 - ab).sqrt(), t, x_t) * eps) / _gather(ab.sqrt(), t, x_t)
 
 

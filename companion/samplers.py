@@ -10,9 +10,10 @@ import math
 
 import torch
 
-from .diffusion import q_posterior_mean_variance
-from .parameterisations import predict_x0_from_eps
-from .schedules import _check_ab, _check_betas
+from . import validation
+from .diffusion import _posterior
+from .parameterisations import _x0_from_eps, predict_x0_from_eps
+from .schedules import NoiseSchedule, _check_ab
 from .validation import (
     check_int,
     check_scalar,
@@ -29,6 +30,17 @@ def _check_sampler_args(eps_model, shape, seed):
         raise ValueError(f"shape: expected a tuple of positive ints (batch, ...), got {shape!r}")
     seed = check_int(seed, "seed", low=0)
     return tuple(shape), torch.Generator().manual_seed(seed)
+
+
+def _eps(eps_model, x: torch.Tensor, t: torch.Tensor, dtype: torch.dtype, ab: torch.Tensor) -> torch.Tensor:
+    """The model's noise prediction at ``(x, t)``: its shape checked at every step (free), its values
+    only when :data:`companion.validation.CHECK_EVERY_CALL` asks for the full checks."""
+    eps = eps_model(x, t).to(dtype)
+    if eps.shape != x.shape:
+        raise ValueError(f"eps_model: expected an output of shape {tuple(x.shape)}, got {tuple(eps.shape)}")
+    if validation.CHECK_EVERY_CALL:
+        predict_x0_from_eps(x, t, eps, ab)  # every argument check of the step, as a standalone call makes
+    return eps
 
 
 @torch.no_grad()
@@ -63,15 +75,13 @@ def ddpm_sample(eps_model, betas: torch.Tensor, shape: tuple[int, ...], *, seed:
         torch.Size([4, 2])
     """
     shape, gen = _check_sampler_args(eps_model, shape, seed)
-    betas = _check_betas(betas)
-    ab = torch.cumprod(1.0 - betas, dim=0)
-    T = betas.shape[0]
+    s = NoiseSchedule.from_betas(betas)  # checked once, here; the loop below checks nothing again
     x = torch.randn(shape, generator=gen, dtype=dtype).to(device)
     traj = [x]
-    for step in range(T - 1, -1, -1):
+    for step in range(s.T - 1, -1, -1):
         t = torch.full((shape[0],), step, dtype=torch.long, device=device)
-        x0_hat = predict_x0_from_eps(x, t, eps_model(x, t).to(dtype), ab)
-        mean, var = q_posterior_mean_variance(x0_hat, x, t, betas)
+        x0_hat = _x0_from_eps(x, t, _eps(eps_model, x, t, dtype, s.alphas_cumprod), s.alphas_cumprod)
+        mean, var = _posterior(s, x0_hat, x, t)
         if step > 0:
             x = mean + var.sqrt() * torch.randn(shape, generator=gen, dtype=dtype).to(device)
         else:
@@ -142,8 +152,8 @@ def ddim_sample(eps_model, alphas_cumprod: torch.Tensor, shape: tuple[int, ...],
     traj = [x]
     for i, step in enumerate(ts):
         t = torch.full((shape[0],), step, dtype=torch.long, device=device)
-        eps = eps_model(x, t).to(dtype)
-        x0_hat = predict_x0_from_eps(x, t, eps, ab)
+        eps = _eps(eps_model, x, t, dtype, ab)
+        x0_hat = _x0_from_eps(x, t, eps, ab)
         a_t = float(ab[step])
         a_prev = float(ab[ts[i + 1]]) if i + 1 < len(ts) else 1.0
         sigma = eta * math.sqrt((1.0 - a_prev) / (1.0 - a_t) * (1.0 - a_t / a_prev))

@@ -10,6 +10,7 @@ mixture oracle (:mod:`companion.mixtures`).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 
@@ -21,7 +22,8 @@ from .validation import (
     check_scalar,
 )
 
-__all__ = ["linear_beta_schedule", "alphas_cumprod", "cosine_beta_schedule", "snr", "beta_schedule"]
+__all__ = ["linear_beta_schedule", "alphas_cumprod", "cosine_beta_schedule", "snr", "beta_schedule",
+           "NoiseSchedule"]
 
 
 def linear_beta_schedule(T: int, beta_start: float = 1e-4, beta_end: float = 0.02) -> torch.Tensor:
@@ -173,3 +175,57 @@ def beta_schedule(name: str, T: int) -> torch.Tensor:
     if name == "cosine":
         return cosine_beta_schedule(T)
     return linear_beta_schedule(T, min(0.1 / T, 0.5), min(20.0 / T, 0.999))
+
+
+@dataclass(frozen=True, eq=False)
+class NoiseSchedule:
+    r"""A noise schedule with everything a sampler needs, computed once and checked once.
+
+    Every array has shape ``(T,)``; entry ``t - 1`` belongs to step :math:`t`. With
+    :math:`\bar\alpha_0 = 1`, the posterior :math:`q(x_{t-1} \mid x_t, x_0)` of equation
+    ``eq-q-posterior`` has mean ``posterior_coef_x0 * x0 + posterior_coef_xt * x_t`` and variance
+    ``posterior_variance`` (:math:`\tilde\beta_t`). Build one with :meth:`from_betas` (which
+    checks the betas), :meth:`linear` or :meth:`cosine`; samplers then index it step by step
+    without checking again.
+
+    Example:
+        >>> s = NoiseSchedule.from_betas(torch.tensor([0.5, 0.5], dtype=torch.float64))
+        >>> s.T, s.alphas_cumprod.tolist(), round(float(s.posterior_variance[1]), 4)
+        (2, [0.5, 0.25], 0.3333)
+    """
+
+    betas: torch.Tensor
+    alphas_cumprod: torch.Tensor
+    alphas_cumprod_prev: torch.Tensor
+    posterior_coef_x0: torch.Tensor
+    posterior_coef_xt: torch.Tensor
+    posterior_variance: torch.Tensor
+
+    @classmethod
+    def from_betas(cls, betas: torch.Tensor) -> NoiseSchedule:
+        """The schedule of ``betas`` (shape ``(T,)``, each in ``(0, 1)``), in their dtype."""
+        return cls._of(_check_betas(betas))
+
+    @classmethod
+    def linear(cls, T: int, beta_start: float = 1e-4, beta_end: float = 0.02) -> NoiseSchedule:
+        """:func:`linear_beta_schedule`'s schedule."""
+        return cls._of(linear_beta_schedule(T, beta_start, beta_end))
+
+    @classmethod
+    def cosine(cls, T: int, s: float = 0.008, max_beta: float = 0.999) -> NoiseSchedule:
+        """:func:`cosine_beta_schedule`'s schedule."""
+        return cls._of(cosine_beta_schedule(T, s, max_beta))
+
+    @classmethod
+    def _of(cls, betas: torch.Tensor) -> NoiseSchedule:
+        ab = torch.cumprod(1.0 - betas, dim=0)
+        ab_prev = torch.cat([torch.ones(1, dtype=ab.dtype), ab[:-1]])
+        return cls(betas=betas, alphas_cumprod=ab, alphas_cumprod_prev=ab_prev,
+                   posterior_coef_x0=ab_prev.sqrt() * betas / (1.0 - ab),
+                   posterior_coef_xt=(1.0 - betas).sqrt() * (1.0 - ab_prev) / (1.0 - ab),
+                   posterior_variance=(1.0 - ab_prev) / (1.0 - ab) * betas)
+
+    @property
+    def T(self) -> int:
+        """The number of steps."""
+        return int(self.betas.shape[0])

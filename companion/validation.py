@@ -44,6 +44,12 @@ __all__ = [
 
 ArrayLike = Any  # numpy.ndarray | torch.Tensor | float | list of floats
 
+#: Public functions check their arguments once, at the boundary; the loops inside them (a
+#: sampler's steps) check nothing again. Set this to ``True`` to have them run every check of
+#: every step as well, as ``torch.distributions``' ``validate_args`` does: slower, never needed
+#: for correct input, useful to find the step where a model starts returning NaN.
+CHECK_EVERY_CALL = False
+
 
 def is_torch(x: Any) -> bool:
     """Whether ``x`` is a torch tensor (asked without importing torch: where no module has imported

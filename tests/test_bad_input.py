@@ -1242,6 +1242,8 @@ case("utils.start_chapter", "nan", "seed", lambda: Ut.start_chapter(NAN), TypeEr
 case("utils.start_chapter", "range", "threads", lambda: Ut.start_chapter(0, threads=0))
 
 EXEMPT: dict[str, str] = {
+    "schedules.NoiseSchedule": "a value object: built by from_betas, linear or cosine, which check their "
+                               "arguments (tests/test_schedules.py)",
     "views.gan.dirac_widget_spec": "takes no arguments",
     "validation.is_torch": "a predicate that answers for every object; there is no bad input",
     "families.linked_labels": "takes no arguments",

@@ -16,9 +16,9 @@ def kernel(module: str, qualname: str) -> str:
 
 
 def test_docstring_and_checks_go_and_the_mathematics_stays():
-    k = kernel("diffusion", "q_posterior_mean_variance")
-    assert '"""' not in k and "_check_" not in k and "check_same_shape" not in k
-    assert "coef_x0 = ab_prev.sqrt() * betas / (1.0 - ab)" in k
+    k = kernel("parameterisations", "eps_to_score")
+    assert '"""' not in k and "_check_" not in k and "check_in_range" not in k
+    assert "return -eps / _gather((1.0 - ab).sqrt(), t, eps)" in k
 
 
 def test_a_loop_of_checks_goes_with_its_checks():
