@@ -79,8 +79,9 @@ book-strict: setup
 	@echo "Site built: $(CURDIR)/book/_build/html/index.html"
 
 lint: setup
-	@echo "== stage: lint (ruff)"
+	@echo "== stage: lint (ruff, mypy)"
 	$(BIN)/ruff check companion tests tools $(wildcard benchmarks)
+	$(BIN)/mypy
 
 unit: setup
 	@echo "== stage: unit tests and doctests"

@@ -123,7 +123,7 @@ class MADE(nn.Module):
         self.n_calls += 1
         h = x
         for i, (layer, mask) in enumerate(zip(self.layers, self.masks(), strict=True)):
-            h = F.linear(h, layer.weight * mask, layer.bias)
+            h = F.linear(h, layer.weight * mask, layer.bias)  # type: ignore[operator, arg-type]
             if i < len(self.layers) - 1:
                 h = torch.tanh(h)
         return h.unflatten(1, (self.dim, self.n_params))  # (B, D * n_params) -> (B, D, n_params)

@@ -29,6 +29,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -216,6 +217,7 @@ def train_family(family: str, train: ArrayLike, *, config: CapstoneConfig | None
     seed = check_int(seed, "seed", low=0)
     x = torch.as_tensor(np.asarray(train) if not is_torch(train) else train, dtype=torch.float32)
     out: dict = {"family": family, "seed": seed}
+    model: Any  # each family's own model type
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])   # the first Adam imports torch._dynamo: not timed
     torch.manual_seed(seed)
     start = time.perf_counter()
@@ -396,11 +398,11 @@ def summarise(rows: Sequence[dict]) -> list[dict]:
             if any(isinstance(v, str) for v in vals):
                 summary[f"{key}_mean"] = summary[f"{key}_std"] = "none"
                 continue
-            vals = np.asarray(vals, dtype=np.float64)
-            if not np.isfinite(vals).all():
+            arr = np.asarray(vals, dtype=np.float64)
+            if not np.isfinite(arr).all():
                 raise ValueError(f"rows: non-finite {key} for {family}")
-            summary[f"{key}_mean"] = float(vals.mean())
-            summary[f"{key}_std"] = float(vals.std(ddof=1)) if len(vals) > 1 else 0.0
+            summary[f"{key}_mean"] = float(arr.mean())
+            summary[f"{key}_std"] = float(arr.std(ddof=1)) if len(arr) > 1 else 0.0
         out.append(summary)
     return out
 

@@ -23,7 +23,7 @@ __all__ = ["ConditionalDenoiser", "train_conditional_denoiser", "NoisyClassifier
 def _steps(t: torch.Tensor | int, batch: int, T: int | None = None) -> torch.Tensor:
     if isinstance(t, int) and not isinstance(t, bool):
         t = torch.full((batch,), t, dtype=torch.long)
-    return t if T is None else _check_t(t, T, batch)  # an error names t
+    return t if T is None else _check_t(t, T, batch)  # type: ignore[return-value]  # an error names t
 
 
 class ConditionalDenoiser(nn.Module):
@@ -130,7 +130,7 @@ def train_conditional_denoiser(x: torch.Tensor, labels: torch.Tensor, n_classes:
     opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     x, labels, ab = x.to(device), labels.to(device), ab.to(device)
-    history = {"loss": []}
+    history: dict[str, list[float]] = {"loss": []}
     for _ in _progress(range(steps), progress, "denoiser"):
         idx = torch.randint(0, x.shape[0], (batch_size,), generator=g).to(device)
         t = torch.randint(0, len(ab), (batch_size,), generator=g).to(device)
@@ -199,7 +199,7 @@ def train_noisy_classifier(x: torch.Tensor, labels: torch.Tensor, n_classes: int
     # foreach: the same Adam update, bit for bit, in fewer calls
     opt = torch.optim.Adam(clf.parameters(), lr=lr, foreach=True)
     x, labels, ab = x.to(device), labels.to(device), ab.to(device)
-    history = {"loss": []}
+    history: dict[str, list[float]] = {"loss": []}
     for _ in _progress(range(steps), progress, "classifier"):
         idx = torch.randint(0, x.shape[0], (batch_size,), generator=g).to(device)
         t = torch.randint(0, len(ab), (batch_size,), generator=g).to(device)

@@ -193,8 +193,8 @@ def render_family_map(fmt: str = "myst") -> str:
     head = "".join(f"<th>{html.escape(f)}</th>" for f in FAMILIES)
     rows = [f"<table class=\"family-map\">\n<tr><th></th>{head}</tr>"]
     for key, title in PROPERTIES:
-        cells = "".join(f"<td>{_html_cell(FAMILY_MAP[f][key])}</td>" for f in FAMILIES)
-        rows.append(f"<tr><th>{html.escape(title)}</th>{cells}</tr>")
+        row = "".join(f"<td>{_html_cell(FAMILY_MAP[f][key])}</td>" for f in FAMILIES)
+        rows.append(f"<tr><th>{html.escape(title)}</th>{row}</tr>")
     rows.append("</table>")
     return "\n".join(rows)
 

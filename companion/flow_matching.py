@@ -240,7 +240,8 @@ class VelocityMLP(torch.nn.Module):
         if self.emb_dim % 2:
             raise ValueError(f"emb_dim: expected an even size, got {emb_dim}")
         self.n_classes = None if n_classes is None else check_int(n_classes, "n_classes", low=1)
-        self.label_emb = None if n_classes is None else torch.nn.Embedding(self.n_classes + 1, self.emb_dim)
+        self.label_emb = (None if self.n_classes is None
+                          else torch.nn.Embedding(self.n_classes + 1, self.emb_dim))
         width_in = dim + emb_dim * (1 if n_classes is None else 2)
         layers: list[torch.nn.Module] = []
         for i in range(n_layers):
@@ -253,14 +254,15 @@ class VelocityMLP(torch.nn.Module):
         check_array(x, "x")
         if t.shape != (x.shape[0],):
             raise ValueError(f"t: expected shape ({x.shape[0]},), got {tuple(t.shape)}")
-        dtype = self.net[0].weight.dtype
+        dtype: torch.dtype = self.net[0].weight.dtype  # type: ignore[assignment]
         parts = [x.to(dtype), timestep_embedding(1000.0 * t, self.emb_dim).to(x.device, dtype)]
         if self.label_emb is None:
             if labels is not None:
                 raise ValueError("labels: this model is unconditional (n_classes=None); pass no labels")
         else:
             if labels is None:
-                labels = torch.full((x.shape[0],), self.n_classes, dtype=torch.long, device=x.device)
+                labels = torch.full((x.shape[0],), self.n_classes, dtype=torch.long,  # type: ignore[arg-type]
+                                    device=x.device)
             if labels.shape != (x.shape[0],):
                 raise ValueError(f"labels: expected shape ({x.shape[0]},), got {tuple(labels.shape)}")
             parts.append(self.label_emb(labels.long()))
@@ -340,8 +342,8 @@ def train_velocity_model(model: torch.nn.Module, data: torch.Tensor, *, path: st
         fn = model
         if labels is not None:
             drop = (torch.rand(batch_size, generator=gen) < p_uncond).to(device)
-            lab = torch.where(drop, torch.full_like(labels[idx], model.n_classes), labels[idx])
-            fn = lambda x, s, lab=lab: model(x, s, lab)  # noqa: E731
+            lab = torch.where(drop, torch.full_like(labels[idx], model.n_classes), labels[idx])  # type: ignore[arg-type]
+            fn = lambda x, s, lab=lab: model(x, s, lab)  # type: ignore[assignment]  # noqa: E731
         loss = _cfm_loss(fn, x0, data[idx], t, path)
         opt.zero_grad(set_to_none=True)
         loss.backward()

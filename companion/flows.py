@@ -95,6 +95,8 @@ class AffineCoupling(nn.Module):
         (True, True)
     """
 
+    mask: torch.Tensor  # a buffer: 1 on the coordinates passed through unchanged
+
     def __init__(self, dim: int, mask: ArrayLike, hidden: int = 32, scale_bound: float = 2.0):
         super().__init__()
         self.dim = check_int(dim, "dim", low=2)
@@ -149,6 +151,8 @@ class SplineCoupling(nn.Module):
         (True, True)
     """
 
+    mask: torch.Tensor  # a buffer: 1 on the coordinates passed through unchanged
+
     def __init__(self, dim: int, mask: ArrayLike, hidden: int = 32, n_bins: int = 8, bound: float = 3.0):
         super().__init__()
         self.dim = check_int(dim, "dim", low=2)
@@ -188,17 +192,20 @@ class Permutation(nn.Module):
         tensor([[2., 1.]])
     """
 
+    perm: torch.Tensor  # buffers: the permutation and its inverse
+    inv_perm: torch.Tensor
+
     def __init__(self, perm: Sequence[int]):
         super().__init__()
-        perm = check_array(torch.as_tensor(np.asarray(list(perm), dtype=np.float64)), "perm")
-        if bool((perm != perm.round()).any()):
-            raise ValueError(f"perm: expected integers, got {perm.tolist()}")
-        perm = perm.long()
-        if perm.ndim != 1 or sorted(perm.tolist()) != list(range(len(perm))):
-            raise ValueError(f"perm: expected a permutation of 0..{len(perm) - 1}, got {perm.tolist()}")
-        self.dim = len(perm)
-        self.register_buffer("perm", perm)
-        self.register_buffer("inv_perm", torch.argsort(perm))
+        p = check_array(torch.as_tensor(np.asarray(list(perm), dtype=np.float64)), "perm")
+        if bool((p != p.round()).any()):
+            raise ValueError(f"perm: expected integers, got {p.tolist()}")
+        p = p.long()
+        if p.ndim != 1 or sorted(p.tolist()) != list(range(len(p))):
+            raise ValueError(f"perm: expected a permutation of 0..{len(p) - 1}, got {p.tolist()}")
+        self.dim = len(p)
+        self.register_buffer("perm", p)
+        self.register_buffer("inv_perm", torch.argsort(p))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = _check_input(x, "x", self.dim)
@@ -256,7 +263,7 @@ class Flow(nn.Module):
         z = _check_input(x, "x", self.dim)
         total = z.new_zeros(z.shape[0])
         for layer in reversed(self.layers):
-            z, ld = layer.inverse(z)
+            z, ld = layer.inverse(z)  # type: ignore[operator]
             total = total + ld
         return z, total
 

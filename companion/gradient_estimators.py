@@ -37,7 +37,7 @@ def _check_gradient_args(f, mu, log_var, eps):
 
 def reparam_gradient(
     f: Callable[[torch.Tensor], torch.Tensor], mu: ArrayLike, log_var: ArrayLike, eps: ArrayLike,
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, ...]:
     r"""Per-draw reparameterisation gradients of :math:`\E_{z\sim\mathcal N(\mu,\sigma^2)}[f(z)]`.
 
     Equation ``eq-grad-reparam``: with :math:`z = \mu + \sigma\epsilon`,
@@ -66,7 +66,7 @@ def reparam_gradient(
 
 def score_function_gradient(
     f: Callable[[torch.Tensor], torch.Tensor], mu: ArrayLike, log_var: ArrayLike, eps: ArrayLike,
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, ...]:
     r"""Per-draw score-function (REINFORCE) gradients of :math:`\E_{z\sim q}[f(z)]`.
 
     Equation ``eq-grad-score``:

@@ -30,7 +30,8 @@ __all__ = ["gmm_sample", "gmm_noised_log_prob", "gmm_responsibilities", "gmm_noi
            "gmm_marginal_velocity"]
 
 
-def _check_gmm(means, stds, weights, dim: int | None = None):
+def _check_gmm(means, stds, weights,
+               dim: int | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     means = check_array(means, "means", ndim=2)
     means = torch.as_tensor(means, dtype=torch.float64) if not isinstance(means, torch.Tensor) else means
     K, d = means.shape
@@ -51,7 +52,7 @@ def _check_gmm(means, stds, weights, dim: int | None = None):
     return means, stds, weights
 
 
-def _gmm_noised_parts(x_t, t, alphas_cumprod, means, stds, weights):
+def _gmm_noised_parts(x_t, t, alphas_cumprod, means, stds, weights) -> tuple[torch.Tensor, ...]:
     """Shared pieces: component means ``(K, d)``, variances ``(batch, K)``, log joint ``(batch, K)``."""
     x_t = _check_x(x_t, "x_t")
     if x_t.ndim != 2:
@@ -216,7 +217,8 @@ def gmm_posterior_mean_x0(x_t: torch.Tensor, t: torch.Tensor | int, alphas_cumpr
     return (r[:, :, None] * comp).sum(1)
 
 
-def ring_gmm(K: int = 8, radius: float = 2.0, std: float = 0.25):
+def ring_gmm(K: int = 8, radius: float = 2.0,
+             std: float = 0.25) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The chapter's 2-D data: ``K`` equal-weight isotropic Gaussians evenly spaced on a circle.
 
     Returns:
@@ -235,7 +237,11 @@ def ring_gmm(K: int = 8, radius: float = 2.0, std: float = 0.25):
     return means, torch.full((K,), std, dtype=torch.float64), torch.full((K,), 1.0 / K, dtype=torch.float64)
 
 
-def _gmm_parts(x, t, means, stds, weights, path):
+_Tensor4 = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+def _gmm_parts(x, t, means, stds, weights, path) -> tuple[
+        _Tensor4, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Public-boundary checks, then ``(coefficients, var (b, K), diff (b, K, d), log_joint (b, K), ...)``."""
     x = _tensor(x, "x", ndim=2)
     t = _check_time(t, x.shape[0])

@@ -63,7 +63,7 @@ def _check_method(method: str) -> str:
 def _integrate(f, x, t0: float, t1: float, steps: int, method: str, record: bool = False):
     """Fixed steps of ``dx/dt = f(x, t)`` from ``t0`` to ``t1``; ``f`` gets ``t`` of shape (batch,)."""
     h = (t1 - t0) / steps
-    traj = [x] if record else None
+    traj: list[torch.Tensor] = [x]
     for k in range(steps):
         t = torch.full((x.shape[0],), t0 + (t1 - t0) * k / steps, dtype=x.dtype, device=x.device)
         k1 = f(x, t)

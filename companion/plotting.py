@@ -9,11 +9,13 @@ labels) in the PNG, which the site uses as the image's alt text.
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
 
 __all__ = ["BOOK_STYLE", "DISPLAY_SCALE", "use_book_style", "new_figure", "figure_png", "figure_alt_text"]
 
-BOOK_STYLE = {
+BOOK_STYLE: dict[Any, Any] = {  # matplotlib's rcParams keys
     "figure.facecolor": "white",
     "axes.facecolor": "white",
     "savefig.facecolor": "white",
@@ -76,8 +78,9 @@ def figure_alt_text(fig) -> str:
     if not isinstance(fig, Figure):
         raise TypeError(f"fig: expected a matplotlib Figure, got {type(fig).__name__}")
     parts = []
-    if fig._suptitle is not None and fig._suptitle.get_text():
-        parts.append(fig._suptitle.get_text())
+    suptitle = getattr(fig, "_suptitle", None)  # matplotlib keeps the figure title privately
+    if suptitle is not None and suptitle.get_text():
+        parts.append(suptitle.get_text())
     for ax in fig.axes:
         bits = [t for t in (ax.get_title(), ax.get_title("left"), ax.get_title("right")) if t]
         label = "; ".join(bits)

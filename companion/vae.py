@@ -174,7 +174,7 @@ def reparameterize(
     check_same_shape(mu=mu, log_var=log_var)
     if eps is None:
         if is_torch(mu):
-            eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=mu.device)
+            eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=mu.device)  # type: ignore[arg-type]
         else:
             rng = generator if isinstance(generator, np.random.Generator) else np.random.default_rng()
             eps = rng.standard_normal(mu.shape)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..capstone import FAMILY_NAMES, CapstoneConfig, draw_samples, ring_split, run_benchmark
@@ -17,7 +19,8 @@ from ..widgets import WidgetSpec
 __all__ = ["SAMPLES_SLIDERS", "samples_view", "widget_specs"]
 
 #: Slider ranges for :func:`samples_view`.
-SAMPLES_SLIDERS = {"family": ("options", list(FAMILY_NAMES), "flow"), "seed": ("options", [0, 1, 2], 0)}
+SAMPLES_SLIDERS: dict[str, tuple[Any, ...]] = {"family": ("options", list(FAMILY_NAMES), "flow"),
+                                               "seed": ("options", [0, 1, 2], 0)}
 
 
 def samples_view(family: str, seed: int, *, samples: dict, test: ArrayLike):

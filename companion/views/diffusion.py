@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from functools import partial
+from typing import Any
 
 import torch
 
@@ -31,7 +32,8 @@ __all__ = ["NOISED_SLIDERS", "noised_data_view", "SAMPLING_SLIDERS", "sampling_s
            "noising_widget_spec", "sampling_widget_spec", "widget_specs"]
 
 #: Slider ranges for :func:`noised_data_view`: ``t`` every 9 steps of 100, and the schedule.
-NOISED_SLIDERS = {"t": (0, 99, 9, 27), "schedule": ("options", ["linear", "cosine"], "linear")}
+NOISED_SLIDERS: dict[str, tuple[Any, ...]] = {"t": (0, 99, 9, 27),
+                                              "schedule": ("options", ["linear", "cosine"], "linear")}
 
 
 def noised_data_view(t: int, schedule: str, *, x0: torch.Tensor, eps: torch.Tensor,
@@ -84,7 +86,8 @@ def noised_data_view(t: int, schedule: str, *, x0: torch.Tensor, eps: torch.Tens
 
 
 #: Slider options for :func:`sampling_steps_view`: network evaluations and DDIM's ``eta``.
-SAMPLING_SLIDERS = {"steps": ("options", [5, 10, 20, 50, 100], 20), "eta": ("options", [0.0, 1.0], 0.0)}
+SAMPLING_SLIDERS: dict[str, tuple[Any, ...]] = {"steps": ("options", [5, 10, 20, 50, 100], 20),
+                                                "eta": ("options", [0.0, 1.0], 0.0)}
 
 
 def sampling_steps_view(steps: int, eta: float, *, table: dict, reference: torch.Tensor):

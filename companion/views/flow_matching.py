@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from functools import partial
+from typing import Any
 
 import torch
 
@@ -21,7 +22,7 @@ from .diffusion import _readable_log_yaxis
 __all__ = ["SAMPLING_SLIDERS", "sampling_view", "sampling_widget_spec", "widget_specs"]
 
 #: Slider options for :func:`sampling_view`: the path, the solver and its number of steps.
-SAMPLING_SLIDERS = {"path": ("options", list(PATHS), "linear"),
+SAMPLING_SLIDERS: dict[str, tuple[Any, ...]] = {"path": ("options", list(PATHS), "linear"),
                     "method": ("options", list(METHODS), "euler"),
                     "steps": ("options", [1, 2, 4, 8, 16], 4)}
 

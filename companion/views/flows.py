@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -43,7 +44,7 @@ def _fast_figure(ncols: int = 1, *, width: float, height: float):
 
 
 #: Slider ranges ``name: (min, max, step, default)`` for :func:`flow_1d_view` (7 x 4 x 6 = 168 points).
-FLOW_1D_SLIDERS = {
+FLOW_1D_SLIDERS: dict[str, tuple[Any, ...]] = {
     "shift": (-1.5, 1.5, 0.5, 0.0),
     "scale": (0.5, 2.0, 0.5, 1.0),
     "bend": (-0.75, 3.0, 0.75, 1.5),

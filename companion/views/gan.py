@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..gan import (
@@ -28,7 +30,7 @@ __all__ = ["LOSS_SLIDERS", "generator_loss_view", "DYNAMICS_SETTINGS", "dynamics
            "DIRAC_START", "DIRAC_TIME", "dirac_gan_view", "dirac_widget_spec"]
 
 #: Slider range ``name: (min, max, step, default)`` for :func:`generator_loss_view`.
-LOSS_SLIDERS = {"logit": (-10.0, 10.0, 0.5, -4.0)}
+LOSS_SLIDERS: dict[str, tuple[Any, ...]] = {"logit": (-10.0, 10.0, 0.5, -4.0)}
 
 
 def generator_loss_view(logit: float):
@@ -176,7 +178,7 @@ def widget_specs(runs: dict | None = None, data: ArrayLike | None = None) -> lis
 
 
 #: Sliders ``name: (min, max, step, default)`` of :func:`dirac_gan_view`.
-DIRAC_SLIDERS = {"lr": (0.1, 1.0, 0.1, 0.5), "gamma": (0.0, 1.0, 0.1, 0.0)}
+DIRAC_SLIDERS: dict[str, tuple[Any, ...]] = {"lr": (0.1, 1.0, 0.1, 0.5), "gamma": (0.0, 1.0, 0.1, 0.0)}
 
 
 #: The widget's starting point and its simulated time ``lr * steps``.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from ..diffusion import alphas_cumprod as _alphas_cumprod
@@ -26,7 +28,7 @@ __all__ = ["GUIDANCE_SLIDERS", "guidance_scales", "precompute_guidance_grid", "g
            "widget_specs"]
 
 #: Slider ranges for :func:`guidance_view`: the scale ``s`` on a grid, and the class.
-GUIDANCE_SLIDERS = {
+GUIDANCE_SLIDERS: dict[str, tuple[Any, ...]] = {
     "scale": (0.0, 16.0, 1.0, 3.0),
     "label": (0, 2, 1, 0),
 }

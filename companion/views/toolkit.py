@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..distributions import kl_normal, normal_log_prob
@@ -14,7 +16,7 @@ from ..widgets import WidgetSpec
 __all__ = ["KL_SLIDERS", "kl_two_gaussians_view", "kl_widget_spec", "widget_specs"]
 
 #: Slider ranges ``name: (min, max, step, default)`` for :func:`kl_two_gaussians_view`.
-KL_SLIDERS = {
+KL_SLIDERS: dict[str, tuple[Any, ...]] = {
     "mu_q": (-3.0, 3.0, 0.5, 1.0),
     "sigma_q": (0.25, 2.75, 0.5, 0.75),
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import numpy as np
 import torch
@@ -24,7 +25,7 @@ __all__ = ["BETA_SLIDERS", "beta_vae_view", "widget_specs"]
 #: Slider ranges ``name: (min, max, step, default)`` for :func:`beta_vae_view` (7 x 12 grid). The
 #: site's static twin embeds one picture per position, so beta moves in whole steps, from the
 #: ELBO's 1 past the collapse to four units at 6: 84 pictures, where halves from 0.5 to 8 made 192.
-BETA_SLIDERS = {
+BETA_SLIDERS: dict[str, tuple[Any, ...]] = {
     "beta": (1.0, 7.0, 1.0, 1.0),
     "latent_dim": (1, 12, 1, 6),
 }
