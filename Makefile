@@ -119,7 +119,10 @@ test: browser setup
 # The benchmark suite (not part of `make test`): writes benchmarks/results.{json,md}. Its
 # reference libraries (zuko, torchcfm) are the tests' too, installed by setup with --no-deps.
 # Build and test wall times: `$(BIN)/python benchmarks/run.py --only builds` (~25 min).
+# diffusers is a benchmark-only dependency (its schedulers are the reference for the samplers);
+# it needs no torch of its own, so pip keeps the pinned CPU build.
 bench: setup
+	$(BIN)/pip install --quiet diffusers==0.42.1
 	$(BIN)/python benchmarks/run.py
 
 # Proof that the checks bite (not part of `make test`; hours on a laptop, see

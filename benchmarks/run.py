@@ -44,7 +44,7 @@ import diffusion_reference as DR  # noqa: E402
 from toc_notebooks import toc_notebooks  # noqa: E402
 
 CHAPTER_MODULES = ["toolkit", "vae", "gan", "flows", "diffusion", "flow_matching", "guidance", "capstone"]
-SECTIONS = ["chapters", "widgets", "references", "flows-zuko", "diffusion-reference",
+SECTIONS = ["chapters", "widgets", "references", "flows-zuko", "diffusion-reference", "diffusers",
             "flow-matching-reference", "training", "builds"]
 DEFAULT_SECTIONS = [name for name in SECTIONS if name != "builds"]
 AGREEMENT_TOL = 1e-6  # float64 agreement required of every comparison with a reference
@@ -230,12 +230,12 @@ SLOWER_FLOW = {  # from cProfile of Flow.log_prob (2000 points, one thread)
               "(twice the spline work in 2-D: softmax, knots, bin search), plus input validation in every "
               "layer and in rational_quadratic_spline (about 10% of the time in a profile)",
 }
-SLOWER_DDPM = ("every step calls predict_x0_from_eps and q_posterior_mean_variance, which validate their "
-               "inputs (NaN/inf scans, range checks, t.min()/t.max()) and recompute the cumulative products "
-               "and posterior coefficients of the whole schedule, where the reference looks up Python "
-               "floats: about 0.5 ms per step in a profile; the network's cost is the same")
-SLOWER_DDIM = ("every step calls predict_x0_from_eps, which validates its inputs (NaN/inf scans, the "
-               "schedule's range, t.min()/t.max()); the arithmetic and the network's cost are the same")
+SLOWER_DDPM = ("each step gathers the schedule's coefficients at a tensor of steps, one per sample, and "
+               "multiplies whole tensors, where the reference multiplies by Python floats; the arguments "
+               "are checked once, on entry, and the network's cost is the same")
+SLOWER_DDIM = ("each step gathers the schedule at a tensor of steps, one per sample, where the reference "
+               "uses Python floats; the arguments are checked once, on entry, and the network's cost is "
+               "the same")
 ZUKO_SLOPE = 1e-12  # zuko's minimum spline slope; tiny so that its soft clip can represent our parameters
 
 
@@ -425,6 +425,75 @@ def bench_diffusion_reference() -> list[dict]:
                              **_time_pair(ours, ref, 7),
                              "max_abs_diff": float((ours() - ref()).abs().max())})
     return _finish_comparisons(rows, "diffusion-reference")
+
+
+# ------------------------------------------------------------------ diffusion samplers vs diffusers
+
+def bench_diffusers() -> list[dict]:
+    """ddpm_sample and ddim_sample against a plain loop over diffusers' DDPMScheduler / DDIMScheduler.
+
+    The same network (the chapter's EpsMLP, fixed random weights, float64), the same schedule and
+    the same noise: the loop draws its initial state from the seeded generator and passes that
+    generator to every ``scheduler.step``, which draws its noise from it in the order ours does.
+    diffusers keeps its schedule in float32; the schedulers' arrays are replaced by float64 ones so
+    that the samples can agree to the float64 tolerance. DDIM runs every step (``steps = T``), where
+    diffusers' step (``t - T // steps``) and ours visit the same steps; with fewer steps the two
+    choose different subsets. diffusers is a benchmark-only dependency (``make bench`` installs it).
+    """
+    import torch
+    from diffusers import DDIMScheduler, DDPMScheduler
+
+    from companion import diffusion as Df
+    from companion import samplers
+
+    T, n = 100, 2000
+    torch.manual_seed(0)
+    model = Df.EpsMLP(2, hidden=64).double()
+    betas = Df.beta_schedule("linear", T).double()
+    ab = torch.cumprod(1.0 - betas, dim=0)
+    setting = f"EpsMLP hidden 64, linear schedule T={T}, float64"
+
+    def float64(scheduler):
+        scheduler.betas, scheduler.alphas, scheduler.alphas_cumprod = betas, 1.0 - betas, ab
+        if hasattr(scheduler, "final_alpha_cumprod"):
+            scheduler.final_alpha_cumprod = torch.tensor(1.0, dtype=torch.float64)
+        return scheduler
+
+    ddpm = float64(DDPMScheduler(num_train_timesteps=T, trained_betas=betas.numpy(),
+                                 variance_type="fixed_small", clip_sample=False, prediction_type="epsilon"))
+    ddim = float64(DDIMScheduler(num_train_timesteps=T, trained_betas=betas.numpy(), clip_sample=False,
+                                 set_alpha_to_one=True, steps_offset=0, prediction_type="epsilon",
+                                 timestep_spacing="leading"))
+
+    def loop(scheduler, steps, **step_kwargs):
+        gen = torch.Generator().manual_seed(1)
+        x = torch.randn((n, 2), generator=gen, dtype=torch.float64)
+        scheduler.set_timesteps(steps)
+        for t in scheduler.timesteps:
+            eps = model(x, torch.full((n,), int(t), dtype=torch.long))
+            x = scheduler.step(eps, t, x, generator=gen, **step_kwargs).prev_sample
+        return x
+
+    rows = []
+    with one_thread(), torch.no_grad():
+        ours = lambda: samplers.ddpm_sample(model, betas, (n, 2), seed=1, dtype=torch.float64)  # noqa: E731
+        ref = lambda: loop(ddpm, T)  # noqa: E731
+        rows.append({"name": "DDPM sampler vs diffusers",
+                     "what": f"ddpm_sample, {T} steps, {n} points ({setting}) vs a loop over diffusers' "
+                             "DDPMScheduler, same noise",
+                     **_time_pair(ours, ref, 7), "max_abs_diff": float((ours() - ref()).abs().max())})
+        for eta in (0.0, 1.0):
+            def ours(eta=eta):
+                return samplers.ddim_sample(model, ab, (n, 2), T, eta, seed=1, dtype=torch.float64)
+
+            def ref(eta=eta):
+                return loop(ddim, T, eta=eta)
+
+            rows.append({"name": f"DDIM sampler vs diffusers (eta = {eta:g})",
+                         "what": f"ddim_sample, {T} steps, eta = {eta:g}, {n} points ({setting}) vs a loop "
+                                 "over diffusers' DDIMScheduler, same noise",
+                         **_time_pair(ours, ref, 7), "max_abs_diff": float((ours() - ref()).abs().max())})
+    return _finish_comparisons(rows, "diffusers")
 
 
 # ------------------------------------------------------------------ flow matching vs torchcfm
@@ -770,7 +839,8 @@ def write_markdown(results: dict, path: Path) -> None:
                   + (f"{r['first_render_ms']:.0f} |" if "first_render_ms" in r else "not measured |")
                   for r in results["widgets"]]
         lines.append("")
-    comparisons = [r for key in ("references", "flows_zuko", "diffusion_reference", "flow_matching_reference")
+    comparisons = [r for key in ("references", "flows_zuko", "diffusion_reference", "diffusers",
+                                 "flow_matching_reference")
                    for r in results.get(key) or []]
     if comparisons:
         lines += ["| comparison | ours (ms) | reference (ms) | time ratio (ours / ref) "
@@ -831,6 +901,8 @@ def main() -> None:
         results["flows_zuko"] = bench_flows_zuko()
     if "diffusion-reference" in only:
         results["diffusion_reference"] = bench_diffusion_reference()
+    if "diffusers" in only:
+        results["diffusers"] = bench_diffusers()
     if "flow-matching-reference" in only:
         results["flow_matching_reference"] = bench_flow_matching_reference()
     if "training" in only:
