@@ -64,7 +64,8 @@ def made_masks(order: ArrayLike, hidden: Sequence[int] = (32, 32), n_params: int
 
     With degrees :math:`m_0(j) = \mathrm{order}_j + 1` for the inputs and
     :math:`m_l(k) = (k \bmod (D - 1)) + 1` for the hidden units of layer ``l``
-    (Germain et al., 2015), a hidden unit connects to a unit below it if
+    (a deterministic, cyclic choice; Germain et al., 2015, draw the hidden degrees at random), a
+    hidden unit connects to a unit below it if
     :math:`m_l(k) \ge m_{l-1}(k')`, and output ``i`` to a last hidden unit if
     :math:`m_0(i) > m_L(k)`. Every path from input ``j`` to output ``i`` then has
     :math:`m_0(j) \le \dots < m_0(i)`, so output ``i`` depends only on the inputs earlier in
@@ -214,7 +215,10 @@ class LogitTransform(nn.Module):
     Towards the base, :math:`y = \operatorname{logit}(w)` with :math:`w = \lambda + (1 - 2\lambda) x`,
     so :math:`\log|\det \partial y/\partial x| = \sum_i [\log(1 - 2\lambda) - \log w_i - \log(1 - w_i)]`;
     ``forward`` is the sigmoid back. As the last layer of a :class:`companion.flows.Flow` it
-    makes ``log_prob`` a density on :math:`[0, 1)^D` that includes this log-determinant.
+    makes ``log_prob`` a density of the data that includes this log-determinant. Its support is
+    the sigmoid's image, :math:`\big(-\lambda/(1 - 2\lambda),\ (1 - \lambda)/(1 - 2\lambda)\big)^D`,
+    a little larger than :math:`[0, 1)^D`: the mass outside is wasted, which loosens a
+    dequantisation bound slightly but never invalidates it.
 
     Example:
         >>> layer = LogitTransform(2, lam=0.05)

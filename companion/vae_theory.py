@@ -113,7 +113,7 @@ def fit_local_q(
     Reference: Cremer, Li and Duvenaud, *Inference Suboptimality in Variational Autoencoders*,
     ICML 2018.
 
-    Example (a quadratic log-likelihood whose posterior is N(1, 1/2)):
+    Example (a quadratic log-likelihood whose posterior, with the N(0, 1) prior, is N(2/3, 1/3)):
         >>> ll = lambda x, z: -((z - x[None]) ** 2).sum(-1)
         >>> zeros = torch.zeros(1, 1, dtype=torch.float64)
         >>> mu, log_var = fit_local_q(zeros + 1, ll, zeros, zeros, n_samples=4,
@@ -246,7 +246,8 @@ def aggregate_posterior_log_prob(z: ArrayLike, mu: ArrayLike, log_var: ArrayLike
         mu, log_var: the encoder's outputs for the ``N`` data points, shape ``(N, latent_dim)``.
 
     Returns:
-        Shape ``(...)``, in the dtype of ``z``.
+        Shape ``(...)``, in the dtype of ``z``. The inputs are detached: the result carries no
+        gradient and is not meant for a training loss.
 
     Reference: Hoffman and Johnson, *ELBO surgery: yet another way to carve up the variational
     evidence lower bound*, NIPS 2016 Workshop on Advances in Approximate Bayesian Inference.
@@ -359,7 +360,8 @@ def rate_per_unit(mu: ArrayLike, log_var: ArrayLike) -> ArrayLike:
 
 
 def kl_warmup(step: int, warmup_steps: int) -> float:
-    r"""The weight of the KL term at a training step under a linear warm-up, equation ``eq-kl-warmup``.
+    r"""The weight of the KL term at a training step under a linear warm-up, equation ``eq-kl-warmup``
+    (the linear schedule of Sønderby et al.; Bowman et al.'s KL annealing used a sigmoid-shaped one).
 
     .. math:: \beta_t = \min(1, t / T),
 
@@ -371,7 +373,7 @@ def kl_warmup(step: int, warmup_steps: int) -> float:
         warmup_steps: :math:`T` (>= 0).
 
     Reference: Bowman et al., *Generating Sentences from a Continuous Space*, CoNLL 2016;
-    Sønderby et al., *Ladder Variational Autoencoders*, NeurIPS 2016.
+    Sønderby et al., *Ladder Variational Autoencoders*, NIPS 2016.
 
     Example:
         >>> kl_warmup(50, 200), kl_warmup(400, 200), kl_warmup(3, 0)
@@ -402,7 +404,8 @@ def free_bits_kl(mu: ArrayLike, log_var: ArrayLike, free_bits: float) -> ArrayLi
         A scalar (0-d tensor for torch input, float for NumPy input).
 
     Reference: Kingma, Salimans, Jozefowicz, Chen, Sutskever and Welling, *Improved Variational
-    Inference with Inverse Autoregressive Flow*, NeurIPS 2016.
+    Inference with Inverse Autoregressive Flow*, NIPS 2016 (who define free bits over groups of latent
+    units; this is the case of one unit per group).
 
     Example:
         >>> float(free_bits_kl(np.array([[1.0, 0.0], [3.0, 0.0]]), np.zeros((2, 2)), 0.5))
@@ -450,10 +453,11 @@ def train_vae_remedied(
         device: where to train.
 
     Returns:
-        History: ``step``, ``loss`` (the negative objective), ``kl_weight``, ``rate_per_unit``
-        (the minibatch's ``latent_dim`` rates at each step).
+        History: ``step``, ``loss`` (the negative objective), ``reconstruction`` (the minibatch's
+        mean expected log-likelihood), ``kl_weight``, ``rate_per_unit`` (the minibatch's
+        ``latent_dim`` rates at each step).
 
-    References: Bowman et al., CoNLL 2016 (KL annealing); Kingma et al., NeurIPS 2016 (free bits).
+    References: Bowman et al., CoNLL 2016 (KL annealing); Kingma et al., NIPS 2016 (free bits).
     """
     if not isinstance(model, VAE):
         raise TypeError(f"model: expected a VAE, got {type(model).__name__}")
@@ -468,7 +472,8 @@ def train_vae_remedied(
     data = data.to(device)
     gen = torch.Generator(device=device).manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
-    history: dict[str, list] = {"step": [], "loss": [], "kl_weight": [], "rate_per_unit": []}
+    history: dict[str, list] = {"step": [], "loss": [], "reconstruction": [], "kl_weight": [],
+                                "rate_per_unit": []}
     for step in range(1, steps + 1):
         idx = torch.randint(0, data.shape[0], (batch_size,), generator=gen, device=device)
         x = data[idx]
@@ -482,6 +487,7 @@ def train_vae_remedied(
         opt.step()
         history["step"].append(step)
         history["loss"].append(loss.item())
+        history["reconstruction"].append(reconstruction.item())
         history["kl_weight"].append(weight)
         history["rate_per_unit"].append(rate_per_unit(mu.detach(), log_var.detach()).tolist())
     return history
