@@ -61,7 +61,7 @@ ALLOW: tuple[Allow, ...] = (
     Allow("*", r"\bseed (?P<n>\d+)\b", "the seed the cell sets (companion.set_seed), a setting"),
     Allow("*", r"\bWasserstein-(?P<n>1)\b|\b(?P<n2>1)-Lipschitz", "part of a name (Wasserstein-1)"),
     Allow("*", r"\b(?P<n>0)-based", "the indexing convention of Python arrays"),
-    Allow("*", r"budget per chapter is (?P<n>90) seconds", "the book's time budget, a requirement"),
+    Allow("*", r"budget per chapter,\s+(?P<n>90)\s+seconds", "the book's time budget, a requirement"),
     # --- intro.md: the environment variables' documented range and default --------------------------
     Allow("intro.md", r"an integer from (?P<n>1 to 100)\)", "the range companion.utils.scaled accepts"),
     Allow("intro.md", r"(?:scale above|even at scale) (?P<n>1)\b", "the default scale, a setting"),
