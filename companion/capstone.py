@@ -46,6 +46,7 @@ from .pf_ode import (  # noqa: F401 -- re-exported: their home is companion.pf_o
     divergence,
     pf_ode_log_likelihood,
 )
+from .utils import moved_names
 from .validation import ArrayLike, check_array, check_choice, check_int, check_scalar, is_torch
 
 __all__ = ["CapstoneConfig", "FAMILY_NAMES", "ring_split", "true_log_likelihood", "vae_sample",
@@ -470,10 +471,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str):
-    for home, names in _HOMES.items():
-        if name in names:
-            import importlib
-
-            return getattr(importlib.import_module(f"companion.{home}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_names(__name__, _HOMES)

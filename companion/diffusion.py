@@ -34,6 +34,7 @@ from .parameterisations import (  # noqa: F401 -- re-exported: their home is com
     tweedie_x0,
 )
 from .schedules import NoiseSchedule, _check_ab, _check_betas, _check_t, _check_x, _gather
+from .utils import moved_names
 from .validation import (
     check_array,
     check_broadcast,
@@ -436,10 +437,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str):
-    for home, names in _HOMES.items():
-        if name in names:
-            import importlib
-
-            return getattr(importlib.import_module(f"companion.{home}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_names(__name__, _HOMES)

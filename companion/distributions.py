@@ -21,6 +21,7 @@ from .f_divergences import (  # noqa: F401 -- re-exported: their home is compani
     f_divergence,
     f_divergence_lower_bound,
 )
+from .utils import moved_names
 from .validation import (
     ArrayLike,
     check_array,
@@ -409,10 +410,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str):
-    for home, names in _HOMES.items():
-        if name in names:
-            import importlib
-
-            return getattr(importlib.import_module(f"companion.{home}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_names(__name__, _HOMES)

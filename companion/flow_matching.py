@@ -62,6 +62,7 @@ from .paths import (  # noqa: F401 -- re-exported: their home is companion.paths
     path_coefficients,
     path_sample,
 )
+from .utils import moved_names
 from .validation import check_array, check_choice, check_int, check_same_shape, check_scalar
 
 __all__ = ["cfm_loss", "straightness", "straightness_parts", "VelocityMLP", "train_velocity_model",
@@ -408,10 +409,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str):
-    for home, names in _HOMES.items():
-        if name in names:
-            import importlib
-
-            return getattr(importlib.import_module(f"companion.{home}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_names(__name__, _HOMES)

@@ -30,6 +30,7 @@ from .datasets import (  # noqa: F401 -- re-exported: their home is companion.da
 from .splines import (  # noqa: F401 -- re-exported: their home is companion.splines
     rational_quadratic_spline,
 )
+from .utils import moved_names
 from .validation import ArrayLike, check_array, check_choice, check_int, check_scalar, is_torch
 
 __all__ = ["AffineCoupling", "SplineCoupling", "Permutation", "Flow", "make_flow", "train_flow",
@@ -484,10 +485,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str):
-    for home, names in _HOMES.items():
-        if name in names:
-            import importlib
-
-            return getattr(importlib.import_module(f"companion.{home}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_names(__name__, _HOMES)

@@ -31,6 +31,7 @@ from .gan_theory import (  # noqa: F401 -- re-exported: their home is companion.
     js_divergence,
     optimal_discriminator,
 )
+from .utils import moved_names
 from .validation import (
     ArrayLike,
     check_array,
@@ -517,10 +518,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str):
-    for home, names in _HOMES.items():
-        if name in names:
-            import importlib
-
-            return getattr(importlib.import_module(f"companion.{home}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_names(__name__, _HOMES)

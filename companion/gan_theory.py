@@ -24,6 +24,7 @@ import math
 import numpy as np
 import torch
 
+from .utils import moved_names
 from .validation import (
     ArrayLike,
     check_array,
@@ -288,13 +289,7 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str):
-    for home, names in _HOMES.items():
-        if name in names:
-            import importlib
-
-            return getattr(importlib.import_module(f"companion.{home}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_names(__name__, _HOMES)
 
 
 def _density(p: ArrayLike, name: str, dx: float | None, tol: float) -> np.ndarray:

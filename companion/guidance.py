@@ -62,6 +62,7 @@ from .labelled_mixture import (  # noqa: F401 -- re-exported: their home is comp
     tilt_grid,
     tilted_log_prob,
 )
+from .utils import moved_names
 from .validation import (
     check_array,
     check_in_range,
@@ -410,10 +411,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str):
-    for home, names in _HOMES.items():
-        if name in names:
-            import importlib
-
-            return getattr(importlib.import_module(f"companion.{home}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_names(__name__, _HOMES)

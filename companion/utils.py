@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
 
 from .validation import check_int
 
-__all__ = ["set_seed", "start_chapter", "train_scale", "scaled", "default_device"]
+__all__ = ["set_seed", "start_chapter", "train_scale", "scaled", "default_device"]  # and moved_names, plumbing
 
 #: The largest accepted ``COMPANION_TRAIN_SCALE``.
 _MAX_TRAIN_SCALE = 100
@@ -141,3 +142,27 @@ def default_device() -> str:
                              f"{torch.cuda.device_count()} GPU(s) were found")
         return value
     raise ValueError(f"COMPANION_DEVICE: expected 'cpu', 'cuda', 'cuda:N', 'mps' or 'auto', got {raw!r}")
+
+
+def moved_names(module: str, homes: Mapping[str, Sequence[str]]):
+    """A module ``__getattr__`` that finds names whose home moved, importing the new home on first use.
+
+    ``homes`` maps a module of the package (``"schedules"``, ``"views.diffusion"``) to the names that
+    live there now; a module assigns ``__getattr__ = moved_names(__name__, _HOMES)`` so that readers'
+    code written against the old path keeps working, with no import (and no import cycle) until
+    a moved name is used.
+
+    Example:
+        >>> getattr_ = moved_names("companion.diffusion", {"schedules": ("snr",)})
+        >>> getattr_("snr").__module__
+        'companion.schedules'
+    """
+    import importlib
+
+    def __getattr__(name: str):
+        for home, names in homes.items():
+            if name in names:
+                return getattr(importlib.import_module(f"companion.{home}"), name)
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    return __getattr__

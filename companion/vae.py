@@ -39,6 +39,7 @@ from .datasets import (  # noqa: F401 -- re-exported: their home is companion.da
     make_moons_2d,
 )
 from .distributions import LOG_2PI
+from .utils import moved_names
 from .validation import (
     ArrayLike,
     check_array,
@@ -533,10 +534,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str):
-    for home, names in _HOMES.items():
-        if name in names:
-            import importlib
-
-            return getattr(importlib.import_module(f"companion.{home}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_names(__name__, _HOMES)

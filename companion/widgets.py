@@ -11,6 +11,8 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .utils import moved_names
+
 __all__ = ["WidgetSpec", "LABELS"]
 
 
@@ -326,10 +328,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str):
-    for home, names in _HOMES.items():
-        if name in names:
-            import importlib
-
-            return getattr(importlib.import_module(f"companion.{home}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_names(__name__, _HOMES)
