@@ -63,7 +63,8 @@ def main(latex_dir: str) -> int:
     numbers = set(re.findall(r"\((\d+)\.(\d+)\)", text))
     by_chapter: dict[int, set[int]] = {}
     for c, k in numbers:
-        by_chapter.setdefault(int(c), set()).add(int(k))
+        if int(c) >= 1:  # chapters count from 1; "(0.1)" is a printed tuple or a number, not an equation
+            by_chapter.setdefault(int(c), set()).add(int(k))
     # Chapters with equations, in order, must match the PDF's equation-numbered chapters in order.
     numbered = sorted(c for c, ks in by_chapter.items() if 1 in ks)
     total = sum(n for _, n in eq_counts)
