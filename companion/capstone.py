@@ -1,6 +1,6 @@
 r"""All five families on one benchmark: the same data, the same budget, one table.
 
-The data are the ring of eight Gaussians of :func:`companion.gan.ring_of_gaussians`,
+The data are the ring of eight Gaussians of :func:`companion.datasets.ring_of_gaussians`,
 split once into a training and a held-out set. Each family is trained with the same
 number of optimiser steps and the same batch size (for the GAN, one step updates the
 discriminator once and the generator once) by the training function of its own
@@ -17,10 +17,8 @@ chapter, and is then scored by functions that live in ``companion``:
 - mode coverage (:func:`companion.gan.mode_coverage`), training time, and the time to
   draw 10,000 samples.
 
-The one piece of new mathematics is the diffusion model's likelihood: the deterministic
-probability-flow ODE moves the data distribution to the prior along the same marginals
-as the noising process, so the instantaneous change of variables gives its exact
-log-density, with the divergence computed exactly (two backward passes in 2-D).
+The one piece of new mathematics, the diffusion model's likelihood by its probability-flow ODE,
+lives in :mod:`companion.pf_ode` (reachable from here too).
 """
 
 from __future__ import annotations

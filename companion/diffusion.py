@@ -7,6 +7,13 @@ The mathematics follows the DDPM paper (Ho et al., 2020): steps :math:`t = 1, \\
 :math:`\\bar\\alpha_{i+1}`, and a function called with ``t = i`` works at paper step ``i + 1``
 (``q_sample(x0, i, ...)`` returns :math:`x_{i+1}`); :math:`\\bar\\alpha_0 = 1` is not stored.
 The samplers start from :math:`x_T \\sim \\mathcal N(0, I)` (array index ``T - 1``).
+
+This module holds the forward process (:func:`q_sample`, :func:`q_step`), its posterior
+(:func:`q_posterior_mean_variance`), the DDPM loss, its network and its training loop. The
+schedules live in :mod:`companion.schedules`, the conversions between noise, score and clean data
+in :mod:`companion.parameterisations`, the Gaussian-mixture oracle in :mod:`companion.mixtures`,
+the samplers in :mod:`companion.samplers` and the theory beyond the primer in
+:mod:`companion.diffusion_theory`; all of them are reachable from here too (``Df.ddpm_sample``).
 """
 
 from __future__ import annotations

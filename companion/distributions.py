@@ -1,5 +1,6 @@
-"""The probability toolkit of chapter ``ch-toolkit``: Monte Carlo, KL, Jensen, change of variables,
-entropy, importance sampling, f-divergences and the score-function identity.
+"""The probability toolkit of chapter ``ch-toolkit``: Monte Carlo, KL, Jensen, entropy, importance
+sampling and the score-function identity. The f-divergences live in :mod:`companion.f_divergences`
+and the change of variables in :mod:`companion.change_of_variables`.
 
 Every function accepts NumPy arrays or torch tensors and returns the same kind.
 """

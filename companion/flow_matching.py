@@ -11,6 +11,12 @@ rectified flow) or ``"cosine"`` (:math:`\alpha_t = \sin\frac{\pi t}{2},\ \sigma_
 variance preserving). Every function accepts float32 and float64 and keeps the dtype of
 its data argument.
 
+This module holds the flow-matching loss, the velocity network, its training loop, reflow and
+classifier-free guidance of velocities. The paths live in :mod:`companion.paths`, the ODE solvers
+and the likelihood in :mod:`companion.ode`, the mixture's exact velocity in
+:mod:`companion.mixtures` and the conversions to noise, data and score in
+:mod:`companion.parameterisations`; all are reachable from here too (``FM.ode_sample``).
+
 The diffusion chapter runs time the other way: its step ``t`` of ``T`` with
 :math:`\sqrt{\bar\alpha_t}` and :math:`\sqrt{1 - \bar\alpha_t}` is this module's
 :math:`\alpha` and :math:`\sigma` at a time near :math:`0` for large diffusion steps.

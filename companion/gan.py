@@ -8,7 +8,9 @@ arrays of values with a spacing ``dx``; integrals are Riemann sums ``sum(f) * dx
 
 The data of the chapter is a ring of Gaussians (Metz et al., 2017; Srivastava et al.,
 2017), with modes far apart compared with their width, so mode collapse is easy to
-see and to count (:func:`mode_coverage`).
+see and to count (:func:`mode_coverage`); it lives in :mod:`companion.datasets`. The optimal
+discriminator, the value and the JS divergence on a grid, and the Dirac GAN live in
+:mod:`companion.gan_theory` (reachable from here too).
 """
 
 from __future__ import annotations

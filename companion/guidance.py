@@ -9,11 +9,12 @@ turns a conditional and an unconditional noise prediction into a *guided* one,
 
 which, for exact predictions, is :math:`-\sqrt{1-\bar\alpha_t}` times the score of the tilted density
 :math:`p_t(x)\,p_t(c \mid x)^s` (equations ``eq-cfg``, ``eq-tilt``). The module holds
-the closed-form scores of a *labelled Gaussian mixture* used to check this, one network
-trained with label dropout (a null label makes it unconditional), a noisy-input classifier
-for classifier guidance, guided samplers (the DDIM sampler of :mod:`companion.diffusion`
-driven by a guided noise prediction), and the three measurements of the trade-off: class
-adherence, diversity, off-support fraction.
+the guidance rules (:func:`cfg_combine`, :func:`classifier_guidance`), the exact denoiser of a
+labelled mixture, guided samplers (the DDIM sampler of :mod:`companion.samplers` driven by a
+guided noise prediction), and the three measurements of the trade-off: class adherence,
+diversity, off-support fraction. The labelled mixture's exact scores live in
+:mod:`companion.labelled_mixture`, the networks (a denoiser trained with label dropout, a
+noisy-input classifier) in :mod:`companion.conditional_models`.
 
 Notation follows :mod:`companion.diffusion` and the book's notation page: :math:`p_t` is the
 density of :math:`x_t`, the data noised to step :math:`t` (:math:`p_0` the clean data), :math:`s`

@@ -21,7 +21,8 @@ import torch
 
 from .validation import check_int
 
-__all__ = ["set_seed", "start_chapter", "train_scale", "scaled", "default_device"]  # and moved_names, plumbing
+# moved_names is package plumbing, not listed here
+__all__ = ["set_seed", "start_chapter", "train_scale", "scaled", "default_device"]
 
 #: The largest accepted ``COMPANION_TRAIN_SCALE``.
 _MAX_TRAIN_SCALE = 100

@@ -15,14 +15,13 @@ looser bound for ``beta > 1`` and is *not* a bound for ``beta < 1``. Functions w
 ``beta`` argument compute the latter; their default ``beta = 1`` is the ELBO.
 
 - the pure mathematics: :func:`kl_normal_std`, :func:`diag_normal_log_prob`,
-  :func:`bernoulli_log_prob`, :func:`reparameterize`, :func:`elbo`, :func:`iwae_bound`,
-  and the two gradient estimators :func:`reparam_gradient`, :func:`score_function_gradient`;
-- :class:`LinearGaussianModel`, where ``log p(x)`` and the posterior are exact;
-- :class:`VAE` and :func:`train_vae`;
-- the closed-form linear beta-VAE :func:`linear_vae_optimum` behind the chapter's widget
-  (:func:`beta_vae_view`, :data:`BETA_SLIDERS`, :func:`widget_specs`);
-- data: :func:`load_digits01` (scikit-learn's 8x8 digits, shipped with the package) and
-  :func:`make_moons_2d`.
+  :func:`bernoulli_log_prob`, :func:`reparameterize`, :func:`elbo`, :func:`iwae_bound`;
+- :class:`VAE` and :func:`train_vae`.
+
+Elsewhere: the gradient estimators in :mod:`companion.gradient_estimators`, the linear-Gaussian
+model and the linear beta-VAE in :mod:`companion.linear_gaussian`, the gaps, ELBO surgery and
+the remedies for collapse in :mod:`companion.vae_theory`, the data in :mod:`companion.datasets`,
+the widget in :mod:`companion.views.vae` (all reachable from here too).
 """
 
 from __future__ import annotations
