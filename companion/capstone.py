@@ -157,9 +157,6 @@ def true_log_likelihood(test: ArrayLike, config: CapstoneConfig | None = None) -
     return float(Df.gmm_noised_log_prob(x, 0, one, means, c.std, w).mean())
 
 
-# --------------------------------------------------------------------------- diffusion likelihood
-
-
 # --------------------------------------------------------------------------- training and sampling
 
 

@@ -204,7 +204,7 @@ def _posterior(s: NoiseSchedule, x0: torch.Tensor, x_t: torch.Tensor, t: torch.T
 
 
 # ---------------------------------------------------------------------------------------------
-# Gaussian mixtures: data whose noised score is known in closed form.
+# The loss floor of Gaussian data (the mixture oracle lives in companion.mixtures).
 # ---------------------------------------------------------------------------------------------
 
 
@@ -402,16 +402,6 @@ def train_eps_model(model: torch.nn.Module, data: torch.Tensor, alphas_cumprod: 
         history["loss"].append(loss.item())
     model.eval()
     return history
-
-
-# ---------------------------------------------------------------------------------------------
-# Sampling: ancestral (DDPM) and deterministic (DDIM).
-# ---------------------------------------------------------------------------------------------
-
-
-# ---------------------------------------------------------------------------------------------
-# The chapter's data and its named schedules.
-# ---------------------------------------------------------------------------------------------
 
 
 # The theory beyond the primer (the bound, the reverse SDE, the parameterisations, Langevin) lives in

@@ -372,9 +372,6 @@ def effective_sample_size(log_w: ArrayLike, axis: int = 0) -> ArrayLike:
     return w.sum(axis=axis) ** 2 / (w**2).sum(axis=axis)
 
 
-# --------------------------------------------------------------------------- f-divergences
-
-
 # --------------------------------------------------------------------------- the score-function identity
 def normal_param_score(x: ArrayLike, mu: ArrayLike, var: ArrayLike) -> tuple[ArrayLike, ArrayLike]:
     r"""The score of a Gaussian with respect to its parameters, equation ``eq-score-normal``.

@@ -37,12 +37,6 @@ __all__ = ["AffineCoupling", "SplineCoupling", "Permutation", "Flow", "make_flow
            "negative_log_likelihood", "flow_1d_inverse", "flow_1d_forward"]
 
 
-# --------------------------------------------------------------------------- data
-
-
-# ------------------------------------------------------------ change of variables
-
-
 # ---------------------------------------------------------------------- layers
 
 

@@ -50,9 +50,6 @@ __all__ = ["discriminator_loss", "generator_loss", "generator_loss_grad", "wasse
 GENERATOR_LOSSES = ("non_saturating", "saturating")
 
 
-# --------------------------------------------------------------------------- data
-
-
 # --------------------------------------------------------------------------- losses
 
 
@@ -156,9 +153,6 @@ def generator_loss_grad(fake_logits: ArrayLike, kind: str = "non_saturating") ->
     if kind == "saturating":
         return -_sigmoid(fake_logits)
     return -_sigmoid(-fake_logits)
-
-
-# --------------------------------------------------------------------------- densities on a grid
 
 
 # --------------------------------------------------------------------------- Wasserstein GAN

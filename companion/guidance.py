@@ -76,10 +76,6 @@ __all__ = ["cfg_combine", "classifier_guidance", "MixtureDenoiser", "guided_samp
            "classifier_guided_sample", "bayes_classifier", "class_adherence", "diversity",
            "support_threshold", "off_support_fraction", "guidance_metrics"]
 
-# --------------------------------------------------------------------------------------
-# The labelled Gaussian mixture and its closed-form noised scores
-# --------------------------------------------------------------------------------------
-
 
 # --------------------------------------------------------------------------------------
 # Guidance formulas
@@ -155,7 +151,7 @@ def classifier_guidance(eps_uncond: torch.Tensor, grad_log_prob: torch.Tensor, s
 
 
 # --------------------------------------------------------------------------------------
-# Denoisers: exact (closed form) and learned (one network, a null label)
+# The exact denoiser of a labelled mixture (the learned ones live in companion.conditional_models)
 # --------------------------------------------------------------------------------------
 
 
