@@ -21,7 +21,7 @@ from toc_notebooks import toc_notebooks  # noqa: E402
 
 NOTEBOOKS = toc_notebooks()
 # Timings vary between runs: seconds, milliseconds, and ratios of two timings ("46 times as long").
-_VOLATILE = re.compile(r"(model_id['\"]?: ?['\"][0-9a-f]+|0x[0-9a-f]+|\d+\.\d+ ?m?s\b|it/s"
+_VOLATILE = re.compile(r"(model_id['\"]?: ?['\"][0-9a-f]+|0x[0-9a-f]+| *\d+\.\d+ ?m?s\b|it/s"
                        r"|\d+ times as long)")
 
 
