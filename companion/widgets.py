@@ -42,6 +42,8 @@ class WidgetSpec:
     labels: dict = field(default_factory=dict)
     #: Axes positions from the first laid-out render, keyed by (figure size, number of axes).
     _layouts: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    #: The figures the callback drew into last time, emptied and reused by the next render.
+    _figures: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def label(self, argument: str) -> str:
         """The words a reader sees for the control of ``argument``."""
@@ -102,7 +104,10 @@ class WidgetSpec:
         """The callback's ``(numbers, fig)`` at ``values`` (defaults filled in), with the axes
         positions recorded for this figure shape applied and the layout engine off; also the
         shape's key and those positions (``None`` before the shape was first laid out)."""
-        numbers, fig = self.callback(**{**self.defaults(), **(values or {})})
+        from .plotting import reused_figures
+
+        with reused_figures(self._figures):
+            numbers, fig = self.callback(**{**self.defaults(), **(values or {})})
         key = (tuple(fig.get_size_inches().round(3)), len(fig.axes))
         positions = self._layouts.get(key)
         if positions is not None and fig.get_layout_engine() is not None:

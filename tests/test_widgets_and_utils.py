@@ -95,6 +95,55 @@ def test_render_reuses_the_first_layout_exactly():
     assert Image.open(io.BytesIO(spec.render()[1])).size[0] == round(width_in * 80)
 
 
+def _everything_view(busy: int):
+    """A view that, at ``busy=1``, sets every piece of axes state a widget view sets, and at
+    ``busy=0`` almost none: a reused figure must forget all of it."""
+    from matplotlib.patches import Rectangle
+
+    from companion.plotting import new_figure
+
+    fig, (ax, ax2) = new_figure(2, height=2.0, width=5.0)
+    x = np.linspace(0.1, 1.0, 20)
+    ax.plot(x, x * (1 + 9 * busy))  # a larger range the next, quieter position must not keep
+    ax2.plot(x, x)
+    ax2.set_xlabel("t")  # room below both panels, where a forgotten label of ``ax`` would show
+    if busy:
+        ax.plot(x, x**2, label="square")  # and colours move on: the next figure starts at C0
+        ax.scatter(x, x, s=4)
+        ax.fill_between(x, 0, x, alpha=0.2)
+        ax.add_patch(Rectangle((0.2, 0.2), 0.1, 0.1))
+        ax.text(0.5, 0.5, "note")
+        ax.legend()
+        ax.set_title("busy", loc="left")
+        ax.set(title="title", xlabel="x", ylabel="y")
+        ax.set_yscale("log")
+        ax.margins(0.3)
+        ax2.set_aspect("equal")
+        ax2.set_xlim(0.0, 3.0)
+        ax2.set_xscale("log")
+    return {"busy": busy}, fig
+
+
+def test_a_reused_figure_draws_the_same_picture_as_a_fresh_one():
+    """A live redraw reuses the last figure (``plotting.reused_figures``): emptied, it must draw
+    exactly what a figure built afresh draws, byte for byte, whatever the last position set."""
+    from companion.widgets import WidgetSpec, kl_widget_spec
+
+    for spec, moves in ((WidgetSpec("everything", _everything_view, {"busy": (0, 1, 1, 0)}),
+                         [{"busy": 1}, {"busy": 0}, {"busy": 1}]),
+                        (kl_widget_spec(), [{"mu_q": -3.0, "sigma_q": 2.75}, {"mu_q": 2.0}])):
+        spec.render()
+        for values in moves:
+            kept = [fig for fig, _ in (v for k, v in spec._figures.items() if k != "calls")]
+            _, reused = spec.render(values)
+            assert kept == [fig for fig, _ in (v for k, v in spec._figures.items() if k != "calls")]
+            spec._figures.clear()
+            _, fresh = spec.render(values)  # a new figure, laid out as the reused one
+            assert reused == fresh, (spec.name, values)
+    # outside a render, a view builds a new figure each call (figures a chapter keeps stay intact)
+    assert _everything_view(1)[1] is not _everything_view(1)[1]
+
+
 def test_clipped_labels_reports_text_that_leaves_the_figure():
     from companion.plotting import new_figure
     from companion.widgets import WidgetSpec
