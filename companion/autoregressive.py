@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .flows import Flow
+from .flows import Flow, InvertibleLayer
 from .validation import ArrayLike, check_array, check_choice, check_int, check_scalar, is_torch
 
 __all__ = [
@@ -140,7 +140,7 @@ def _check_tensor(x: torch.Tensor, name: str, dim: int) -> torch.Tensor:
     return x
 
 
-class MaskedAffineAutoregressive(nn.Module):
+class MaskedAffineAutoregressive(InvertibleLayer):
     r"""An affine autoregressive layer: MAF (equation ``eq-maf``) or IAF (equation ``eq-iaf``).
 
     With shift and log-scale :math:`(t_i, s_i)` from a :class:`MADE` that sees only the
@@ -184,9 +184,10 @@ class MaskedAffineAutoregressive(nn.Module):
         t, s_raw = self.net(h).unbind(dim=2)  # (B, D, 2) -> two (B, D)
         return t, self.scale_bound * torch.tanh(s_raw / self.scale_bound)
 
-    def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    _sides = ("z", "x")
+
+    def _forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Base to data, ``z -> (x, log|det dx/dz|)``: one pass for IAF, ``dim`` passes for MAF."""
-        z = _check_tensor(z, "z", self.dim)
         if self.kind == "iaf":
             t, s = self.shift_log_scale(z)
             return z * torch.exp(s) + t, s.sum(dim=1)
@@ -196,9 +197,8 @@ class MaskedAffineAutoregressive(nn.Module):
             x = z * torch.exp(s) + t
         return x, s.sum(dim=1)
 
-    def inverse(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _inverse(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Data to base, ``x -> (z, log|det dz/dx|)``: one pass for MAF, ``dim`` passes for IAF."""
-        x = _check_tensor(x, "x", self.dim)
         if self.kind == "maf":
             t, s = self.shift_log_scale(x)
             return (x - t) * torch.exp(-s), -s.sum(dim=1)
@@ -209,7 +209,7 @@ class MaskedAffineAutoregressive(nn.Module):
         return z, -s.sum(dim=1)
 
 
-class LogitTransform(nn.Module):
+class LogitTransform(InvertibleLayer):
     r"""The logit preprocessing of data in :math:`[0, 1)^D` as a flow layer, equation ``eq-logit``.
 
     Towards the base, :math:`y = \operatorname{logit}(w)` with :math:`w = \lambda + (1 - 2\lambda) x`,
@@ -232,15 +232,15 @@ class LogitTransform(nn.Module):
         self.dim = check_int(dim, "dim", low=1)
         self.lam = check_scalar(lam, "lam", low=0.0, high=0.5, closed=(False, False))
 
-    def forward(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    _sides = ("y", "x")
+
+    def _forward(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``y -> (x, log|det dx/dy|)``."""
-        y = _check_tensor(y, "y", self.dim)
         log_det = (F.logsigmoid(y) + F.logsigmoid(-y) - math.log(1 - 2 * self.lam)).sum(dim=1)
         return (torch.sigmoid(y) - self.lam) / (1 - 2 * self.lam), log_det
 
-    def inverse(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _inverse(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``x -> (y, log|det dy/dx|)``, for ``x`` inside ``(-lam, 1 - lam) / (1 - 2 lam)``."""
-        x = _check_tensor(x, "x", self.dim)
         w = self.lam + (1 - 2 * self.lam) * x
         if float(w.detach().min()) <= 0 or float(w.detach().max()) >= 1:
             raise ValueError(f"x: expected values in ({-self.lam / (1 - 2 * self.lam):.4g}, "

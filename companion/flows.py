@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import validation
 from .change_of_variables import (  # noqa: F401 -- re-exported: their home is companion.change_of_variables
     log_abs_det_jacobian,
     log_prob_change_of_variables,
@@ -62,7 +63,32 @@ def _check_input(x: torch.Tensor, name: str, dim: int) -> torch.Tensor:
     return x
 
 
-class AffineCoupling(nn.Module):
+class InvertibleLayer(nn.Module):
+    """Base of the flow layers: ``forward`` and ``inverse`` check their input, then run the
+    kernels ``_forward`` and ``_inverse``. A :class:`Flow` checks its input once and calls the
+    kernels directly (forward hooks registered on a layer are not run then), unless
+    :data:`companion.validation.CHECK_EVERY_CALL` asks for every check."""
+
+    dim: int
+    #: The names of the two sides in error messages: ``(data side, base side)``.
+    _sides = ("x", "y")
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x -> (y, log|det dy/dx|)`` (towards the data), shapes ``(batch, dim)`` and ``(batch,)``."""
+        return self._forward(_check_input(x, self._sides[0], self.dim))
+
+    def inverse(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``y -> (x, log|det dx/dy|)`` (towards the base)."""
+        return self._inverse(_check_input(y, self._sides[1], self.dim))
+
+    def _forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
+
+    def _inverse(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
+
+
+class AffineCoupling(InvertibleLayer):
     r"""Affine coupling layer (RealNVP), equations ``eq-affine-coupling`` and ``eq-coupling-logdet``.
 
     With a binary ``mask`` :math:`b` (1 = kept, 0 = transformed) and a conditioner
@@ -106,22 +132,18 @@ class AffineCoupling(nn.Module):
         free = 1 - self.mask
         return s * free, t * free  # zero on the kept coordinates
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``x -> (y, log|det dy/dx|)``, shapes ``(batch, dim)`` and ``(batch,)``."""
-        x = _check_input(x, "x", self.dim)
+    def _forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         s, t = self._scale_shift(x * self.mask)
         y = x * torch.exp(s) + t  # s = t = 0 on kept coordinates, so they pass unchanged
         return y, s.sum(dim=-1)
 
-    def inverse(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``y -> (x, log|det dx/dy|)``: the kept coordinates of ``y`` equal those of ``x``."""
-        y = _check_input(y, "y", self.dim)
-        s, t = self._scale_shift(y * self.mask)
+    def _inverse(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        s, t = self._scale_shift(y * self.mask)  # the kept coordinates of y equal those of x
         x = (y - t) * torch.exp(-s)
         return x, -s.sum(dim=-1)
 
 
-class SplineCoupling(nn.Module):
+class SplineCoupling(InvertibleLayer):
     r"""Rational-quadratic spline coupling layer (neural spline flow), equation ``eq-rq-spline``.
 
     The kept coordinates (``mask == 1``) pass unchanged and feed a network that outputs,
@@ -165,16 +187,14 @@ class SplineCoupling(nn.Module):
         free = 1 - self.mask
         return x * self.mask + y * free, (ld * free).sum(dim=-1)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``x -> (y, log|det dy/dx|)``, shapes ``(batch, dim)`` and ``(batch,)``."""
-        return self._transform(_check_input(x, "x", self.dim), inverse=False)
+    def _forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._transform(x, inverse=False)
 
-    def inverse(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``y -> (x, log|det dx/dy|)``."""
-        return self._transform(_check_input(y, "y", self.dim), inverse=True)
+    def _inverse(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._transform(y, inverse=True)
 
 
-class Permutation(nn.Module):
+class Permutation(InvertibleLayer):
     """Reorders coordinates, ``y = x[:, perm]``: volume preserving, so ``log_det = 0``.
 
     Between coupling layers it lets every coordinate be transformed in turn.
@@ -202,12 +222,10 @@ class Permutation(nn.Module):
         self.register_buffer("perm", p)
         self.register_buffer("inv_perm", torch.argsort(p))
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = _check_input(x, "x", self.dim)
+    def _forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return x[:, self.perm], x.new_zeros(x.shape[0])
 
-    def inverse(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        y = _check_input(y, "y", self.dim)
+    def _inverse(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return y[:, self.inv_perm], y.new_zeros(y.shape[0])
 
 
@@ -246,25 +264,33 @@ class Flow(nn.Module):
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Base to data: ``z -> (x, log|det dx/dz|)``."""
-        x = _check_input(z, "z", self.dim)
-        total = x.new_zeros(x.shape[0])
-        for layer in self.layers:
-            x, ld = layer(x)
-            total = total + ld
-        return x, total
+        return self._through(_check_input(z, "z", self.dim), list(self.layers), "_forward")
 
     def inverse(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Data to base: ``x -> (z, log|det dz/dx|)``, the layers' inverses in reverse order."""
-        z = _check_input(x, "x", self.dim)
-        total = z.new_zeros(z.shape[0])
-        for layer in reversed(self.layers):
-            z, ld = layer.inverse(z)  # type: ignore[operator]
+        return self._through(_check_input(x, "x", self.dim), list(self.layers)[::-1], "_inverse")
+
+    def _through(self, h: torch.Tensor, layers: list, kernel: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """``h`` (checked by the caller) through ``layers``, summing their log-determinants; each
+        layer's unchecked ``kernel`` where it has one, its checked method otherwise."""
+        shape = h.shape
+        total = h.new_zeros(shape[0])
+        for layer in layers:
+            step = getattr(layer, kernel, None)
+            if step is None or validation.CHECK_EVERY_CALL:
+                step = layer if kernel == "_forward" else layer.inverse
+            h, ld = step(h)
+            if h.shape != shape:  # a layer of another dimension (free to check: no data scanned)
+                raise ValueError(f"layers: {type(layer).__name__} returned shape {tuple(h.shape)}, "
+                                 f"expected {tuple(shape)}")
             total = total + ld
-        return z, total
+        return h, total
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """Exact ``log p_X(x)``, shape ``(batch,)``, by equation ``eq-cov-nd`` with :meth:`inverse`."""
-        return log_prob_change_of_variables(_check_input(x, "x", self.dim), self.inverse)
+        x = _check_input(x, "x", self.dim)
+        layers = list(self.layers)[::-1]
+        return log_prob_change_of_variables(x, lambda h: self._through(h, layers, "_inverse"))
 
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` samples ``x = f(z)``, ``z ~ N(0, I)``, shape ``(n, dim)``, without gradients."""
@@ -378,7 +404,8 @@ def train_flow(flow: Flow, data: ArrayLike, *, steps: int = 300, batch_size: int
     x_all = torch.as_tensor(np.asarray(data) if not is_torch(data) else data, dtype=dtype, device=device)
     gen = torch.Generator(device="cpu").manual_seed(seed)
     # foreach: the same Adam update, bit for bit, in fewer calls
-    opt = torch.optim.Adam(flow.parameters(), lr=lr, foreach=True)
+    params = list(flow.parameters())
+    opt = torch.optim.Adam(params, lr=lr, foreach=True)
     history: dict[str, list[float]] = {"step": [], "loss": []}
     flow.train()
     for step in tqdm(range(steps), disable=not progress, desc="flow"):
@@ -386,7 +413,7 @@ def train_flow(flow: Flow, data: ArrayLike, *, steps: int = 300, batch_size: int
         loss = -flow.log_prob(x_all[idx.to(device)]).mean()
         opt.zero_grad()
         loss.backward()
-        nn.utils.clip_grad_norm_(flow.parameters(), 10.0)
+        nn.utils.clip_grad_norm_(params, 10.0)
         opt.step()
         history["step"].append(step)
         history["loss"].append(float(loss.detach()))

@@ -177,9 +177,11 @@ def test_run_benchmark_rows(tiny_run):
             assert np.isfinite(r["log_likelihood"])
 
 
-def test_benchmark_is_reproducible(tiny_run):
+def test_benchmark_is_reproducible_in_one_process_or_two(tiny_run):
+    """The same rows again, now from two worker processes (``workers=2``) instead of this one."""
     rows, _ = tiny_run
-    again, _ = C.run_benchmark(TINY, seeds=(1,), families=C.FAMILY_NAMES, progress=False)
+    again, models = C.run_benchmark(TINY, seeds=(1,), families=C.FAMILY_NAMES, progress=False, workers=2)
+    assert sorted(models) == [(f, 1) for f in sorted(C.FAMILY_NAMES)]
     timed = ("train_seconds", "sample_seconds")
     first = [r for r in rows if r["seed"] == 1]
     for a, b in zip(first, again, strict=True):

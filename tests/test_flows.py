@@ -441,3 +441,42 @@ def test_widget_specs_at_their_corners():
         specs[1].callback(layer=4)
     with pytest.raises(ValueError, match="flow: expected a 2-D Flow"):
         Fl.widget_specs(Fl.make_flow(dim=3, n_layers=1, hidden=4))
+
+
+def test_a_flow_checks_its_input_once_and_its_layers_shapes_at_every_step():
+    """Issue 16: a Flow validates its input once and runs the layers' unchecked kernels; the
+    answers are those of the checked layers, bit for bit, and a layer that changes the shape
+    is still caught (a shape comparison scans no data)."""
+    from companion import validation
+
+    flow = Fl.make_flow(2, 3, kind="spline", hidden=8, seed=0).double()
+    x = torch.randn(50, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    fast = flow.log_prob(x), flow(x)[0]
+    validation.CHECK_EVERY_CALL = True
+    try:
+        slow = flow.log_prob(x), flow(x)[0]
+    finally:
+        validation.CHECK_EVERY_CALL = False
+    assert all(torch.equal(a, b) for a, b in zip(fast, slow, strict=True))
+    by_hand = x  # the checked layers one by one
+    total = torch.zeros(50, dtype=torch.float64)
+    for layer in reversed(flow.layers):
+        by_hand, ld = layer.inverse(by_hand)
+        total = total + ld
+    assert torch.equal(fast[0], Fl.standard_normal_log_prob(by_hand) + total)
+    with pytest.raises(ValueError, match="x: expected finite"):
+        flow.log_prob(x.clone().fill_(float("nan")))
+
+    class Widen(torch.nn.Module):  # a layer of the wrong dimension, with no kernels of its own
+        dim = 2
+
+        def forward(self, h):
+            return torch.cat([h, h], dim=1), h.new_zeros(h.shape[0])
+
+        inverse = forward
+
+    bad = Fl.Flow([Fl.Permutation([1, 0]), Widen()], dim=2)
+    with pytest.raises(ValueError, match="layers: Widen returned shape"):
+        bad.log_prob(x)
+    with pytest.raises(ValueError, match="layers: Widen returned shape"):
+        bad(x)

@@ -90,3 +90,23 @@ def test_check_int_and_choice():
         check_int(0, "k", low=1)
     with pytest.raises(ValueError, match=r"kind: expected one of \['a', 'b'\]"):
         check_choice("c", "kind", ["a", "b"])
+
+
+@pytest.mark.parametrize("entries", [[1e30, float("nan"), -5.0], [float("nan")] * 3, [2.0, float("inf")],
+                                     [-float("inf"), 0.0], [float("nan"), float("inf"), 1.0]])
+@pytest.mark.parametrize("kind", ["tensor", "grad", "half", "numpy"])
+def test_every_non_finite_entry_is_caught_wherever_it_sits(entries, kind):
+    """check_array's torch path finds NaN and infinities through one reduction (the largest
+    absolute entry); it must catch them next to huge finite values, alone, and under autograd."""
+    import torch
+
+    x = {"tensor": lambda: torch.tensor(entries, dtype=torch.float64),
+         "grad": lambda: torch.tensor(entries, requires_grad=True),
+         "half": lambda: torch.tensor(entries, dtype=torch.float16),
+         "numpy": lambda: np.array(entries)}[kind]()
+    with np.errstate(over="ignore"):  # in half precision 1e30 is itself infinite
+        bad = int((~np.isfinite(np.array(entries, dtype=np.float16 if kind == "half" else float))).sum())
+    with pytest.raises(ValueError, match=f"x: expected finite values, got {bad} NaN or infinite"):
+        check_array(x, "x")
+    fine = torch.tensor([1e30, -3e38, 0.0], dtype=torch.float32)
+    assert check_array(fine, "x") is fine and check_array(torch.tensor([3, -7]), "x") is not None
