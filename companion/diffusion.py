@@ -265,6 +265,11 @@ def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 1000.0) ->
     t = check_array(t, "t", ndim=1)
     t = t if is_torch(t) else torch.as_tensor(t)
     max_period = check_scalar(max_period, "max_period", low=0.0, closed=(False, True))
+    return _timestep_embedding(t, dim, max_period)
+
+
+def _timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 1000.0) -> torch.Tensor:
+    """The kernel of :func:`timestep_embedding`, for arguments already checked."""
     half = dim // 2
     freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
     args = t.float()[:, None] * freqs[None, :]                                      # (batch, half)
@@ -308,7 +313,13 @@ class EpsMLP(torch.nn.Module):
         check_array(x_t, "x_t")
         if t.shape != (x_t.shape[0],):
             raise ValueError(f"t: expected shape ({x_t.shape[0]},), got {tuple(t.shape)}")
-        emb = timestep_embedding(t, self.emb_dim).to(x_t.dtype)                   # (batch, emb_dim)
+        check_array(t, "t")
+        return self._forward(x_t, t)
+
+    def _forward(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The network without the checks of :meth:`forward`: what a sampler calls at each step,
+        having made ``x_t`` and ``t`` itself (see :func:`companion.validation.unchecked`)."""
+        emb = _timestep_embedding(t, self.emb_dim).to(x_t.dtype)                  # (batch, emb_dim)
         return self.net(torch.cat([x_t, emb], dim=1))
 
 

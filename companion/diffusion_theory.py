@@ -237,12 +237,13 @@ def reverse_sde_sample(score_fn, betas: torch.Tensor, shape: tuple[int, ...], *,
     shape, gen = Df._check_sampler_args(score_fn, shape, seed)
     betas = Df._check_betas(betas)
     x = torch.randn(shape, generator=gen, dtype=dtype)
-    traj = [x]
+    traj = [x] if return_trajectory else []
     for i in range(betas.shape[0] - 1, -1, -1):
         t = torch.full((shape[0],), i, dtype=torch.long)
         score = score_fn(x, t).to(dtype)
         x = reverse_sde_step(x, t, score, betas, torch.randn(shape, generator=gen, dtype=dtype))
-        traj.append(x)
+        if return_trajectory:
+            traj.append(x)
     return (x, torch.stack(traj)) if return_trajectory else x
 
 

@@ -28,7 +28,7 @@ from collections.abc import Callable
 
 import torch
 
-from .diffusion import timestep_embedding
+from .diffusion import _timestep_embedding
 from .mixtures import (  # noqa: F401 -- re-exported: their home is companion.mixtures
     _gmm_parts,
     gmm_marginal_velocity,
@@ -69,7 +69,7 @@ from .paths import (  # noqa: F401 -- re-exported: their home is companion.paths
     path_sample,
 )
 from .utils import moved_names
-from .validation import check_array, check_choice, check_int, check_same_shape, check_scalar
+from .validation import check_array, check_choice, check_int, check_same_shape, check_scalar, unchecked
 
 __all__ = ["cfm_loss", "straightness", "straightness_parts", "VelocityMLP", "train_velocity_model",
            "reflow_couplings", "cfg_velocity"]
@@ -117,7 +117,7 @@ def cfm_loss(model, x0: torch.Tensor, x1: torch.Tensor, t: torch.Tensor,
 
 def _cfm_loss(model, x0, x1, t, path):
     x_t, u_t = _path_sample(x0, x1, t, path)
-    v = model(x_t, t)
+    v = unchecked(model)(x_t, t)  # x_t and t are made here: the network need not check them again
     if tuple(v.shape) != tuple(u_t.shape):
         raise ValueError(f"model: expected an output of shape {tuple(u_t.shape)}, got {tuple(v.shape)}")
     return (v - u_t).pow(2).flatten(1).sum(1).mean()
@@ -246,17 +246,21 @@ class VelocityMLP(torch.nn.Module):
         check_array(x, "x")
         if t.shape != (x.shape[0],):
             raise ValueError(f"t: expected shape ({x.shape[0]},), got {tuple(t.shape)}")
+        check_array(t, "t")
+        if self.label_emb is None and labels is not None:
+            raise ValueError("labels: this model is unconditional (n_classes=None); pass no labels")
+        if labels is not None and labels.shape != (x.shape[0],):
+            raise ValueError(f"labels: expected shape ({x.shape[0]},), got {tuple(labels.shape)}")
+        return self._forward(x, t, labels)
+
+    def _forward(self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """The network without the checks of :meth:`forward` (see :func:`companion.validation.unchecked`)."""
         dtype: torch.dtype = self.net[0].weight.dtype  # type: ignore[assignment]
-        parts = [x.to(dtype), timestep_embedding(1000.0 * t, self.emb_dim).to(x.device, dtype)]
-        if self.label_emb is None:
-            if labels is not None:
-                raise ValueError("labels: this model is unconditional (n_classes=None); pass no labels")
-        else:
+        parts = [x.to(dtype), _timestep_embedding(1000.0 * t, self.emb_dim).to(x.device, dtype)]
+        if self.label_emb is not None:
             if labels is None:
                 labels = torch.full((x.shape[0],), self.n_classes, dtype=torch.long,  # type: ignore[arg-type]
                                     device=x.device)
-            if labels.shape != (x.shape[0],):
-                raise ValueError(f"labels: expected shape ({x.shape[0]},), got {tuple(labels.shape)}")
             parts.append(self.label_emb(labels.long()))
         return self.net(torch.cat(parts, dim=1)).to(x.dtype)
 

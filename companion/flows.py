@@ -29,6 +29,7 @@ from .datasets import (  # noqa: F401 -- re-exported: their home is companion.da
     sample_two_moons,
 )
 from .splines import (  # noqa: F401 -- re-exported: their home is companion.splines
+    _rq_spline,
     rational_quadratic_spline,
 )
 from .utils import moved_names
@@ -168,7 +169,8 @@ class SplineCoupling(InvertibleLayer):
         (True, True)
     """
 
-    mask: torch.Tensor  # a buffer: 1 on the coordinates passed through unchanged
+    mask: torch.Tensor  # buffers: 1 on the coordinates passed through unchanged, and the others' indices
+    free: torch.Tensor
 
     def __init__(self, dim: int, mask: ArrayLike, hidden: int = 32, n_bins: int = 8, bound: float = 3.0):
         super().__init__()
@@ -178,14 +180,16 @@ class SplineCoupling(InvertibleLayer):
         self.n_bins = check_int(n_bins, "n_bins", low=2)
         self.bound = check_scalar(bound, "bound", low=0.0, closed=(False, True))
         self.net = _mlp(self.dim, hidden, self.dim * (3 * self.n_bins - 1))
+        # the transformed coordinates (a buffer, not saved: it follows from the mask)
+        self.register_buffer("free", torch.nonzero(self.mask == 0)[:, 0], persistent=False)
 
     def _transform(self, x: torch.Tensor, inverse: bool) -> tuple[torch.Tensor, torch.Tensor]:
         params = self.net(x * self.mask).reshape(x.shape[0], self.dim, 3 * self.n_bins - 1)  # (B, D, 3K-1)
+        params = params[:, self.free]  # the transformed coordinates' splines only: (B, F, 3K-1)
         K = self.n_bins
         w, h, d = params[..., :K], params[..., K:2 * K], params[..., 2 * K:]
-        y, ld = rational_quadratic_spline(x, w, h, d, bound=self.bound, inverse=inverse)
-        free = 1 - self.mask
-        return x * self.mask + y * free, (ld * free).sum(dim=-1)
+        y, ld = _rq_spline(x[:, self.free], w, h, d, self.bound, inverse, 1e-3, 1e-3)
+        return x.index_copy(1, self.free, y), ld.sum(dim=-1)  # kept coordinates pass unchanged
 
     def _forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self._transform(x, inverse=False)

@@ -82,6 +82,15 @@ def rational_quadratic_spline(
                          f"got {tuple(derivatives.shape)}")
     if not 0 < min_bin * n_bins < 1:
         raise ValueError(f"min_bin: expected 0 < min_bin * K < 1, got {min_bin} with K = {n_bins}")
+    return _rq_spline(x, widths, heights, derivatives, bound, inverse, min_bin, min_derivative)
+
+
+def _rq_spline(x: torch.Tensor, widths: torch.Tensor, heights: torch.Tensor, derivatives: torch.Tensor,
+               bound: float, inverse: bool, min_bin: float, min_derivative: float,
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The kernel of :func:`rational_quadratic_spline`, for arguments already checked (a
+    :class:`companion.flows.SplineCoupling` checks its input once, its settings when built)."""
+    n_bins = widths.shape[-1]
 
     def knots(raw):  # (..., K) -> positions (..., K + 1) from -bound to bound, sizes (..., K)
         frac = min_bin + (1 - min_bin * n_bins) * torch.softmax(raw, dim=-1)

@@ -51,6 +51,18 @@ ArrayLike = Any  # numpy.ndarray | torch.Tensor | float | list of floats
 CHECK_EVERY_CALL = False
 
 
+def unchecked(fn: Any) -> Any:
+    """``fn``'s kernel without its argument checks, for a loop that made the arguments itself.
+
+    The book's networks (``EpsMLP``, ``VelocityMLP``) check their input in ``forward`` and offer
+    the rest as ``_forward``; a sampler or a loss that calls one many times with tensors it
+    built calls ``unchecked(model)``. Any other callable, or every callable while
+    :data:`CHECK_EVERY_CALL` is set, is returned as it is.
+    """
+    kernel = getattr(fn, "_forward", None)
+    return fn if kernel is None or CHECK_EVERY_CALL or not callable(kernel) else kernel
+
+
 def is_torch(x: Any) -> bool:
     """Whether ``x`` is a torch tensor (asked without importing torch: where no module has imported
     it, nothing can be a tensor, so these checks never load it themselves)."""

@@ -110,3 +110,32 @@ def test_every_non_finite_entry_is_caught_wherever_it_sits(entries, kind):
         check_array(x, "x")
     fine = torch.tensor([1e30, -3e38, 0.0], dtype=torch.float32)
     assert check_array(fine, "x") is fine and check_array(torch.tensor([3, -7]), "x") is not None
+
+
+def test_unchecked_gives_the_networks_kernel_and_the_same_numbers():
+    """Samplers and losses call ``unchecked(model)`` on inputs they built: the book's networks'
+    ``_forward``, which returns what ``forward`` does, bit for bit, without the checks."""
+    from companion import validation
+    from companion.diffusion import EpsMLP
+    from companion.flow_matching import VelocityMLP
+    from companion.validation import unchecked
+
+    torch.manual_seed(0)
+    x = torch.randn(5, 2)
+    for model, t in ((EpsMLP(2, hidden=8), torch.arange(5)), (VelocityMLP(2, hidden=8), torch.rand(5))):
+        fast = unchecked(model)
+        assert fast == model._forward and fast is not model
+        assert torch.equal(fast(x, t), model(x, t))
+        with pytest.raises(ValueError, match="t: expected finite"):
+            model(x, torch.full((5,), float("nan")))
+        validation.CHECK_EVERY_CALL = True
+        try:
+            assert unchecked(model) is model
+        finally:
+            validation.CHECK_EVERY_CALL = False
+    plain = lambda x, t: x  # noqa: E731
+    assert unchecked(plain) is plain
+    from companion.diffusion import _timestep_embedding, timestep_embedding
+
+    steps = torch.arange(0, 1000, 37)  # the kernel the networks use is the public function's
+    assert torch.equal(_timestep_embedding(steps, 16), timestep_embedding(steps, 16))
