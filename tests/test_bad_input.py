@@ -1327,11 +1327,20 @@ def test_every_public_callable_is_covered():
                          + "\n  ".join(missing))
 
 
+def _resolves(target: str) -> bool:
+    """``target`` ("module.name") names a callable that exists (public or behind a public one,
+    such as the view a widget spec calls with the slider values)."""
+    module, _, name = target.rpartition(".")
+    return callable(getattr(importlib.import_module(f"companion.{module}"), name, None))
+
+
 def test_the_table_names_only_public_callables():
-    """No stale entries: every case and exemption refers to a public callable, with a reason."""
+    """No stale entries: every case and "not applicable" refers to a callable that exists, every
+    exemption to a public one, each with a reason."""
     public = _public_callables()
-    stale = sorted({c.target for c in CASES} - set(public))
-    stale += sorted(set(EXEMPT) - set(public)) + sorted({t for t, _ in NOT_APPLICABLE} - set(public))
+    stale = sorted({c.target for c in CASES if not _resolves(c.target)})
+    stale += sorted(set(EXEMPT) - set(public))
+    stale += sorted({t for t, _ in NOT_APPLICABLE if not _resolves(t)})
     assert not stale, f"not public callables: {stale}"
     assert not set(EXEMPT) & {c.target for c in CASES}, "a callable is both exempt and covered"
     assert all(reason.strip() for reason in [*EXEMPT.values(), *NOT_APPLICABLE.values()])

@@ -17,6 +17,7 @@ import importlib
 CHAPTERS = ("toolkit", "vae", "gan", "flows", "diffusion", "flow_matching", "guidance",
             "capstone")
 
+# What chapters use; the views and slider tables behind them are importable too.
 __all__ = ["CHAPTERS"]
 
 

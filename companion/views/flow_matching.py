@@ -19,7 +19,8 @@ from ..validation import (
 from ..widgets import WidgetSpec
 from .diffusion import _readable_log_yaxis
 
-__all__ = ["SAMPLING_SLIDERS", "sampling_view", "sampling_widget_spec", "widget_specs"]
+# What chapters use; the views and slider tables behind them are importable too.
+__all__ = ["sampling_widget_spec", "widget_specs"]
 
 #: Slider options for :func:`sampling_view`: the path, the solver and its number of steps.
 SAMPLING_SLIDERS: dict[str, tuple[Any, ...]] = {"path": ("options", list(PATHS), "linear"),

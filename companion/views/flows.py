@@ -27,8 +27,8 @@ from ..validation import (
 )
 from ..widgets import WidgetSpec
 
-__all__ = ["FLOW_1D_SLIDERS", "flow_1d_view", "flow_layers_view", "flow_1d_widget_spec",
-           "widget_specs"]
+# What chapters use; the views and slider tables behind them are importable too.
+__all__ = ["flow_1d_widget_spec", "widget_specs"]
 
 def _fast_figure(ncols: int = 1, *, width: float, height: float):
     """Like :func:`companion.plotting.new_figure` (book style, not registered with pyplot) but with

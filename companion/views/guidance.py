@@ -24,8 +24,8 @@ from ..validation import (
 )
 from ..widgets import WidgetSpec
 
-__all__ = ["GUIDANCE_SLIDERS", "guidance_scales", "precompute_guidance_grid", "guidance_view",
-           "widget_specs"]
+# What chapters use; the views and slider tables behind them are importable too.
+__all__ = ["guidance_scales", "precompute_guidance_grid", "widget_specs"]
 
 #: Slider ranges for :func:`guidance_view`: the scale ``s`` on a grid, and the class.
 GUIDANCE_SLIDERS: dict[str, tuple[Any, ...]] = {
