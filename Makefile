@@ -48,7 +48,7 @@ $(VENDOR): book/_vendor/package.json $(STAMP)
 # (else Sphinx sees unchanged notebooks and reads nothing) so every chapter runs again.
 COMPANION_SHA = book/_build/.companion-sha
 define drop_stale_execution_cache
-	@sha=$$(cat companion/*.py | sha256sum | cut -c1-16); \
+	@sha=$$(cat companion/*.py companion/views/*.py bookkit/*.py | sha256sum | cut -c1-16); \
 	if [ "$$(cat $(COMPANION_SHA) 2>/dev/null)" != "$$sha" ]; then \
 		if [ -d book/_build/.jupyter_cache ]; then echo "companion changed: re-executing every chapter"; fi; \
 		rm -rf book/_build/.jupyter_cache book/_build/.doctrees book/_build/jupyter_execute; \
@@ -80,12 +80,12 @@ book-strict: setup
 
 lint: setup
 	@echo "== stage: lint (ruff, mypy)"
-	$(BIN)/ruff check companion tests tools $(wildcard benchmarks)
+	$(BIN)/ruff check companion bookkit tests tools $(wildcard benchmarks)
 	$(BIN)/mypy
 
 unit: setup
 	@echo "== stage: unit tests and doctests"
-	$(BIN)/python -m pytest -q tests companion --ignore=tests/site --ignore=tests/rerun --ignore=tests/lab
+	$(BIN)/python -m pytest -q tests companion bookkit --ignore=tests/site --ignore=tests/rerun --ignore=tests/lab
 
 notebooks: setup
 	@echo "== stage: notebooks (nbval over every notebook in _toc.yml)"

@@ -16,11 +16,14 @@ chapters. In outline:
 - flow matching: :mod:`~companion.paths`, :mod:`~companion.flow_matching`, :mod:`~companion.ode`;
 - guidance: :mod:`~companion.labelled_mixture`, :mod:`~companion.conditional_models`,
   :mod:`~companion.guidance`, :mod:`~companion.guidance_remedies`;
-- the comparison: :mod:`~companion.pf_ode`, :mod:`~companion.capstone`, :mod:`~companion.families`;
+- the comparison: :mod:`~companion.pf_ode`, :mod:`~companion.capstone`;
 - presentation, apart from the mathematics (which never imports it): :mod:`companion.views`
   (each chapter's widgets), :mod:`~companion.widgets` (``WidgetSpec``), :mod:`~companion.plotting`;
 - plumbing: :mod:`~companion.validation` (argument checks), :mod:`~companion.utils` (seeds, the
-  chapter setup :func:`start_chapter`, training switches), :mod:`~companion.api_index`.
+  chapter setup :func:`start_chapter`, training switches).
+
+The book's own tooling (the family map's data, the API page's index) is the separate package
+``bookkit``, which imports ``companion`` and never the reverse.
 
 Importing ``companion`` loads only these plumbing modules; a chapter imports the ones it needs
 (``from companion import vae as V``).

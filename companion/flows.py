@@ -281,7 +281,7 @@ class Flow(nn.Module):
         total = h.new_zeros(shape[0])
         for layer in layers:
             step = getattr(layer, kernel, None)
-            if step is None or validation.CHECK_EVERY_CALL:
+            if step is None or validation.CHECK_EVERY_CALL or validation.has_hooks(layer):
                 step = layer if kernel == "_forward" else layer.inverse
             h, ld = step(h)
             if h.shape != shape:  # a layer of another dimension (free to check: no data scanned)

@@ -56,11 +56,24 @@ def unchecked(fn: Any) -> Any:
 
     The book's networks (``EpsMLP``, ``VelocityMLP``) check their input in ``forward`` and offer
     the rest as ``_forward``; a sampler or a loss that calls one many times with tensors it
-    built calls ``unchecked(model)``. Any other callable, or every callable while
-    :data:`CHECK_EVERY_CALL` is set, is returned as it is.
+    built calls ``unchecked(model)``. Any other callable, a network with forward hooks (which
+    only a normal call runs), or every callable while :data:`CHECK_EVERY_CALL` is set, is
+    returned as it is.
     """
     kernel = getattr(fn, "_forward", None)
-    return fn if kernel is None or CHECK_EVERY_CALL or not callable(kernel) else kernel
+    if kernel is None or CHECK_EVERY_CALL or not callable(kernel) or has_hooks(fn):
+        return fn
+    return kernel
+
+
+def has_hooks(module: Any) -> bool:
+    """Whether a torch module has forward hooks (its own or global) that calling its kernel
+    directly would skip: then :func:`unchecked` and the flows call the module as usual."""
+    own = getattr(module, "_forward_hooks", None) or getattr(module, "_forward_pre_hooks", None)
+    torch_module = sys.modules.get("torch.nn.modules.module")
+    shared = torch_module is not None and bool(getattr(torch_module, "_global_forward_hooks", None)
+                                               or getattr(torch_module, "_global_forward_pre_hooks", None))
+    return bool(own) or shared
 
 
 def is_torch(x: Any) -> bool:

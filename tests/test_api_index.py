@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from companion.api_index import api_index_html, chapter_usage, public_api
+from bookkit.api_index import api_index_html, chapter_usage, public_api
 
 BOOK = Path(__file__).resolve().parent.parent / "book"
 
@@ -26,7 +26,7 @@ def test_html_lists_every_public_name():
 
 
 def test_markdown_has_an_anchor_per_name_and_no_raw_rest():
-    from companion.api_index import api_index_markdown
+    from bookkit.api_index import api_index_markdown
 
     md = api_index_markdown(BOOK, ["toolkit", "vae"])
     for r in public_api():
@@ -37,7 +37,7 @@ def test_markdown_has_an_anchor_per_name_and_no_raw_rest():
 
 
 def test_rest_to_myst_converts_each_construct():
-    from companion.api_index import rest_to_myst
+    from bookkit.api_index import rest_to_myst
 
     assert rest_to_myst(r"``x`` and :math:`\alpha` by ``eq-kl`` (:class:`~companion.vae.VAE`)") == \
         r"`x` and $\alpha$ by {eq}`eq-kl` (`VAE`)"

@@ -24,10 +24,11 @@ import numpy as np
 import pytest
 import torch
 
+from bookkit import families as Fm
+from bookkit.api_index import MODULES
 from companion import capstone as Cp
 from companion import diffusion as Df
 from companion import distributions as Ds
-from companion import families as Fm
 from companion import flow_matching as FM
 from companion import flows as Fl
 from companion import gan as Gn
@@ -39,7 +40,6 @@ from companion import plotting as Pl
 from companion import utils as Ut
 from companion import vae as Va
 from companion import validation as Vl
-from companion.api_index import MODULES
 from companion.views import capstone as Vcapstone
 from companion.views import diffusion as Vdiffusion
 from companion.views import flow_matching as Vflow_matching
@@ -54,7 +54,15 @@ pytestmark = pytest.mark.filterwarnings("ignore:invalid value encountered in log
 
 NAN = float("nan")
 KINDS = ("shape", "nan", "range")
-MODULE_NAMES = sorted({*MODULES, "api_index", "utils"})
+MODULE_NAMES = sorted({*MODULES, "utils"})
+#: The book's tooling, a package of its own (``bookkit``), checked by the same table.
+BOOKKIT_MODULES = ("api_index", "families")
+
+
+def _module(mod_name: str):
+    """The module a target's first part names: ``bookkit``'s tooling or a ``companion`` module."""
+    package = "bookkit" if mod_name in BOOKKIT_MODULES else "companion"
+    return importlib.import_module(f"{package}.{mod_name}")
 
 
 @dataclass(frozen=True)
@@ -924,13 +932,13 @@ case("families.notebook_labels", "range", "path", lambda: Fm.notebook_labels("/n
 # ------------------------------------------------------------------- api_index
 for _fa in ("chapter_usage", "api_index_html", "api_index_markdown"):
     case(f"api_index.{_fa}", "nan", "book_dir",
-         lambda f=_fa: getattr(importlib.import_module("companion.api_index"),
+         lambda f=_fa: getattr(importlib.import_module("bookkit.api_index"),
                                                                         f)(NAN), TypeError)
     case(f"api_index.{_fa}", "range", "book_dir",
-         lambda f=_fa: getattr(importlib.import_module("companion.api_index"), f)("/no/such/book"))
+         lambda f=_fa: getattr(importlib.import_module("bookkit.api_index"), f)("/no/such/book"))
 
 case("api_index.rest_to_myst", "nan", "text",
-     lambda: importlib.import_module("companion.api_index").rest_to_myst(NAN), TypeError)
+     lambda: importlib.import_module("bookkit.api_index").rest_to_myst(NAN), TypeError)
 
 # ------------------------------------------------------------------- widgets
 case("views.toolkit.kl_two_gaussians_view", "shape", "mu_q",
@@ -1308,8 +1316,8 @@ def test_bad_input_raises_and_names_the_argument(c: Case):
 
 def _public_callables() -> dict[str, object]:
     out = {}
-    for mod_name in MODULE_NAMES:
-        module = importlib.import_module(f"companion.{mod_name}")
+    for mod_name in (*MODULE_NAMES, *BOOKKIT_MODULES):
+        module = _module(mod_name)
         for name in module.__all__:
             obj = getattr(module, name)
             if callable(obj) and not isinstance(obj, type(math)) and name != "ArrayLike":
@@ -1331,7 +1339,7 @@ def _resolves(target: str) -> bool:
     """``target`` ("module.name") names a callable that exists (public or behind a public one,
     such as the view a widget spec calls with the slider values)."""
     module, _, name = target.rpartition(".")
-    return callable(getattr(importlib.import_module(f"companion.{module}"), name, None))
+    return callable(getattr(_module(module), name, None))
 
 
 def test_the_table_names_only_public_callables():
@@ -1347,10 +1355,11 @@ def test_the_table_names_only_public_callables():
 
 
 def test_every_module_is_enumerated():
-    package = Path(importlib.import_module("companion").__file__).parent
-    on_disk = {".".join(p.relative_to(package).with_suffix("").parts) for p in package.rglob("*.py")
-               if p.stem != "__init__"}
-    assert on_disk == set(MODULE_NAMES), on_disk ^ set(MODULE_NAMES)
+    for package_name, names in (("companion", MODULE_NAMES), ("bookkit", BOOKKIT_MODULES)):
+        package = Path(importlib.import_module(package_name).__file__).parent
+        on_disk = {".".join(p.relative_to(package).with_suffix("").parts) for p in package.rglob("*.py")
+                   if p.stem != "__init__"}
+        assert on_disk == set(names), (package_name, on_disk ^ set(names))
 
 
 # ------------------------------------------------------------------- diffusion.q_sample_alpha_bar

@@ -492,7 +492,7 @@ def test_every_equation_label_the_module_cites_is_defined_in_a_chapter():
     import re
     from pathlib import Path
 
-    from companion.families import notebook_labels
+    from bookkit.families import notebook_labels
 
     root = Path(__file__).resolve().parent.parent
     defined = set().union(*(notebook_labels(p) for p in (root / "book").glob("*.ipynb")))

@@ -1,4 +1,4 @@
-"""Tests for companion.families: the family map is complete and every link resolves."""
+"""Tests for bookkit.families: the family map is complete and every link resolves."""
 
 import re
 from pathlib import Path
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from companion import families as F
+from bookkit import families as F
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 KEYS = [k for k, _ in F.PROPERTIES]

@@ -2,7 +2,7 @@
 
 - Each ``eq-...`` label named in a ``companion`` docstring (doctest examples aside), in a string
   of ``companion`` code (the family map's links) or anywhere in a chapter or page is defined by
-  some page of the book, in one of the three MyST forms :func:`companion.families.notebook_labels`
+  some page of the book, in one of the three MyST forms :func:`bookkit.families.notebook_labels`
   reads: ``$$ ... $$ (eq-name)``, ``(eq-name)=`` and ``:label: eq-name`` in a ``{math}`` block.
 - Every ``{eq}``, ``{ref}`` and ``{numref}`` role in the book resolves to a defined label, and
   every ``{doc}`` role to a page.
@@ -23,7 +23,7 @@ from pathlib import Path
 from toc_notebooks import BOOK, toc_files
 
 # The three label forms, shared with the package's own reader so the two cannot disagree.
-from companion.families import _EQ_LABEL, _MATH_LABEL, _SECTION_LABEL
+from bookkit.families import _EQ_LABEL, _MATH_LABEL, _SECTION_LABEL
 
 COMPANION = BOOK.parent / "companion"
 EQ_CITATION = re.compile(r"(?<![\w-])eq-[a-z0-9]+(?:-[a-z0-9]+)*")

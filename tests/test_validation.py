@@ -135,6 +135,23 @@ def test_unchecked_gives_the_networks_kernel_and_the_same_numbers():
             validation.CHECK_EVERY_CALL = False
     plain = lambda x, t: x  # noqa: E731
     assert unchecked(plain) is plain
+    calls = []  # a forward hook runs only on a normal call: then the module itself is used
+    handle = model.register_forward_hook(lambda *args: calls.append(1))
+    try:
+        assert unchecked(model) is model
+    finally:
+        handle.remove()
+    assert unchecked(model) == model._forward
+    from companion.flows import make_flow
+
+    flow = make_flow(2, 2, seed=0)
+    layer = flow.layers[0]
+    handle = layer.register_forward_pre_hook(lambda *args: calls.append(2))
+    try:
+        flow.sample(3)
+    finally:
+        handle.remove()
+    assert calls == [2]
     from companion.diffusion import _timestep_embedding, timestep_embedding
 
     steps = torch.arange(0, 1000, 37)  # the kernel the networks use is the public function's

@@ -173,7 +173,7 @@ def toc_chapters(book: Path = BOOK) -> list[Path]:
 
 def label_chapters(notebooks: list[Path]) -> dict[str, str]:
     """``{label: chapter}``: the notebook (stem) that defines each label."""
-    from companion.families import notebook_labels
+    from bookkit.families import notebook_labels
 
     out: dict[str, str] = {}
     for nb in notebooks:

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .validation import check_choice
+from companion.validation import check_choice
 
 __all__ = ["Cell", "FAMILIES", "PROPERTIES", "CHAPTER_FILES", "FAMILY_MAP", "family_cell",
            "linked_labels", "render_family_map", "notebook_labels"]
