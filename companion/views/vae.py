@@ -79,6 +79,12 @@ def beta_vae_view(beta: float, latent_dim: int, *, eigenvalues: ArrayLike, obs_v
     curve_dist = np.minimum(units, level).sum(1) + lam[latent_dim:].sum()
     ax2.plot(curve_rate, curve_dist, color="C0")
     ax2.plot([out["rate"]], [out["distortion"]], "o", color="C3")
+    # the same axes for every latent size, so that moving that slider moves the curve, not the axes:
+    # the rate is largest with the most units, the distortion (at most the total variance) with none
+    most = lam[None, :BETA_SLIDERS["latent_dim"][1]]
+    top_rate = np.where(most > level, 0.5 * np.log(np.maximum(most, level) / level), 0.0).sum(1).max()
+    ax2.set_xlim(0.0, 1.05 * max(top_rate, out["rate"]))
+    ax2.set_ylim(0.0, 1.05 * max(lam.sum(), out["distortion"]))
     ax2.set_xlabel("rate (nats)")
     ax2.set_ylabel("distortion")
     ax2.set_title(f"beta = {beta:g}", fontsize=9)
