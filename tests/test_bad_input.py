@@ -5,9 +5,11 @@ say *which* argument is wrong, never return NaN or a silently wrong number.
 
 ``CASES`` is a table: for each public callable (``module.name``), a call with a wrong
 shape, a NaN and an out-of-range value (``kind``), and the argument the ``TypeError`` /
-``ValueError`` must name. ``test_every_public_callable_is_covered`` enumerates every
-module's ``__all__`` and fails if a callable lacks a case of some kind with no reason
-given for it in ``NOT_APPLICABLE`` (one kind) or ``EXEMPT`` (the whole callable).
+``ValueError`` must name; where a row pins more of the message (a bound, a phrase), its
+``match`` is a regular expression the message must also contain (``re.search``).
+``test_every_public_callable_is_covered`` enumerates every module's ``__all__`` and fails
+if a callable lacks a case of some kind with no reason given for it in ``NOT_APPLICABLE``
+(one kind) or ``EXEMPT`` (the whole callable).
 """
 
 from __future__ import annotations
@@ -72,14 +74,16 @@ class Case:
     arg: str                     # the argument the error message must name
     call: Callable[[], object]   # the bad call
     exc: type[Exception] = ValueError
+    match: str | None = None     # a regular expression the message must also contain (re.search)
 
 
 CASES: list[Case] = []
 
 
-def case(target: str, kind: str, arg: str, call: Callable[[], object], exc: type[Exception] = ValueError):
+def case(target: str, kind: str, arg: str, call: Callable[[], object], exc: type[Exception] = ValueError,
+         match: str | None = None):
     assert kind in KINDS, kind
-    CASES.append(Case(target, kind, arg, call, exc))
+    CASES.append(Case(target, kind, arg, call, exc, match))
 
 
 def t64(*values) -> torch.Tensor:
@@ -118,6 +122,21 @@ def flow() -> Fl.Flow:
 @cache
 def lgm() -> Va.LinearGaussianModel:
     return Va.LinearGaussianModel(np.ones((2, 1)), np.zeros(2), 1.0)
+
+
+@cache
+def lgm3() -> Va.LinearGaussianModel:
+    return Va.LinearGaussianModel(np.ones((3, 2)), np.zeros(3), 1.0)
+
+
+@cache
+def bernoulli_vae() -> Va.VAE:
+    return Va.VAE(4, 2, hidden=(8,))
+
+
+@cache
+def flow32() -> Fl.Flow:
+    return Fl.make_flow(n_layers=2, hidden=8)
 
 
 @cache
@@ -162,13 +181,19 @@ case("utils.set_seed", "nan", "seed", lambda: Ut.set_seed(NAN), TypeError)
 case("utils.set_seed", "range", "seed", lambda: Ut.set_seed(-1))
 case("utils.scaled", "shape", "steps", lambda: Ut.scaled(np.zeros(2)), TypeError)
 case("utils.scaled", "nan", "steps", lambda: Ut.scaled(NAN), TypeError)
-case("utils.scaled", "range", "steps", lambda: Ut.scaled(0))
+case("utils.scaled", "range", "steps", lambda: Ut.scaled(0), match=r"^steps: expected an integer")
+case("utils.scaled", "range", "steps", lambda: Ut.scaled(-5), match=r"^steps: expected an integer")
+for _steps in (2.0, True, "300"):
+    case("utils.scaled", "shape", "steps", lambda s=_steps: Ut.scaled(s), TypeError,
+         match=r"^steps: expected an integer")
 
 # ------------------------------------------------------------------- distributions
 case("distributions.mc_estimate", "shape", "values", lambda: Ds.mc_estimate(np.zeros((1, 3))))
 case("distributions.mc_estimate", "nan", "values", lambda: Ds.mc_estimate(np.array([1.0, NAN])))
 case("distributions.mc_estimate", "range", "axis", lambda: Ds.mc_estimate(np.zeros(3), axis=1))
 case("distributions.mc_estimate", "range", "axis", lambda: Ds.mc_estimate(torch.zeros(3), axis=-2))
+case("distributions.mc_estimate", "range", "values", lambda: Ds.mc_estimate(np.array([1.0])),
+     match="values: expected at least 2 draws")
 case("distributions.normal_log_prob", "shape", "x and mu",
      lambda: Ds.normal_log_prob(np.zeros(3), np.zeros(2), 1.0))
 case("distributions.normal_log_prob", "shape", "var",
@@ -179,6 +204,10 @@ case("distributions.kl_normal", "shape", "var_p",
      lambda: Ds.kl_normal(np.zeros(3), np.ones(3), np.zeros(3), np.ones(2)))
 case("distributions.kl_normal", "nan", "mu_p", lambda: Ds.kl_normal(0.0, 1.0, NAN, 1.0))
 case("distributions.kl_normal", "range", "var_q", lambda: Ds.kl_normal(0.0, 0.0, 0.0, 1.0))
+for _v in ("var_q", "var_p"):
+    case("distributions.kl_normal", "range", _v,
+         lambda v=_v: Ds.kl_normal(**{**dict(mu_q=0.0, var_q=1.0, mu_p=0.0, var_p=1.0), v: -1.0}),
+         match=f"{_v}: expected values > 0")
 case("distributions.kl_monte_carlo", "shape", "log_q and log_p",
      lambda: Ds.kl_monte_carlo(np.zeros(3), np.zeros(2)))
 case("distributions.kl_monte_carlo", "nan", "log_p",
@@ -199,6 +228,9 @@ case("change_of_variables.log_prob_change_of_variables_1d", "nan", "y",
      lambda: Ds.log_prob_change_of_variables_1d(np.array([1.0, NAN]), *_LOGNORMAL))
 case("change_of_variables.log_prob_change_of_variables_1d", "range", "y",
      lambda: Ds.log_prob_change_of_variables_1d(np.array([1.0, -1.0]), *_LOGNORMAL))
+case("change_of_variables.log_prob_change_of_variables_1d", "shape", "inverse",
+     lambda: Ds.log_prob_change_of_variables_1d(np.ones(2), None, np.log, np.log), TypeError,
+     match="inverse: expected a callable")
 
 # ------------------------------------------------------------------- metrics
 for _f in ("mmd_rbf", "energy_distance"):
@@ -207,13 +239,33 @@ for _f in ("mmd_rbf", "energy_distance"):
          lambda f=_f, e=_extra: getattr(Mt, f)(np.zeros((3, 2)), np.zeros((3, 3)), *e))
     case(f"metrics.{_f}", "nan", "y",
          lambda f=_f, e=_extra: getattr(Mt, f)(np.zeros(3), nan_at(np.zeros(3)), *e))
+    case(f"metrics.{_f}", "shape", "x",
+         lambda f=_f, e=_extra: getattr(Mt, f)(np.zeros((2, 2, 2)), np.zeros((4, 2)), *e),
+         match="x: expected 1 or 2 dimension")
+    case(f"metrics.{_f}", "nan", "y",
+         lambda f=_f, e=_extra: getattr(Mt, f)(np.zeros((4, 2)), np.array([[0.0, NAN], [1.0, 1.0]]), *e),
+         match="y: expected finite")
+    case(f"metrics.{_f}", "shape", "x and y",
+         lambda f=_f, e=_extra: getattr(Mt, f)(np.zeros((4, 2)), np.zeros((4, 3)), *e),
+         match="x and y: expected the same dimension")
 case("metrics.mmd_rbf", "range", "bandwidth", lambda: Mt.mmd_rbf(np.zeros(3), np.zeros(3), 0.0))
-case("metrics.mmd_rbf", "range", "x", lambda: Mt.mmd_rbf(np.zeros(1), np.zeros(3), 1.0))
+case("metrics.mmd_rbf", "range", "bandwidth", lambda: Mt.mmd_rbf(np.zeros(3), np.zeros(3), -1.0))
+case("metrics.mmd_rbf", "nan", "bandwidth", lambda: Mt.mmd_rbf(np.zeros(3), np.zeros(3), NAN))
+case("metrics.mmd_rbf", "range", "x", lambda: Mt.mmd_rbf(np.zeros(1), np.zeros(3), 1.0),
+     match="x: expected at least 2 samples")
 case("metrics.energy_distance", "range", "y", lambda: Mt.energy_distance(np.zeros(3), np.zeros((0, 1))))
 
 # ------------------------------------------------------------------- vae
 case("vae.kl_normal_std", "shape", "mu and log_var", lambda: Va.kl_normal_std(np.zeros(3), np.zeros(2)))
-case("vae.kl_normal_std", "nan", "log_var", lambda: Va.kl_normal_std(np.zeros(2), np.array([0.0, NAN])))
+case("vae.kl_normal_std", "shape", "mu and log_var",
+     lambda: Va.kl_normal_std(np.zeros((2, 3)), np.zeros((2, 2))),
+     match="mu and log_var: expected the same shape")
+case("vae.kl_normal_std", "shape", "mu", lambda: Va.kl_normal_std(np.float64(1.0), np.float64(1.0)),
+     match="mu: expected")
+case("vae.kl_normal_std", "shape", "mu and log_var", lambda: Va.kl_normal_std(np.zeros(2), torch.zeros(2)),
+     TypeError)
+case("vae.kl_normal_std", "nan", "log_var", lambda: Va.kl_normal_std(np.zeros(2), np.array([0.0, NAN])),
+     match="log_var: expected finite")
 case("vae.diag_normal_log_prob", "shape", "x and mu",
      lambda: Va.diag_normal_log_prob(np.zeros(3), np.zeros(2), np.zeros(3)))
 case("vae.diag_normal_log_prob", "nan", "x", lambda: Va.diag_normal_log_prob(t64(NAN), t64(0.0), t64(0.0)))
@@ -222,7 +274,16 @@ case("vae.bernoulli_log_prob", "shape", "x and logits",
 case("vae.bernoulli_log_prob", "nan", "logits",
      lambda: Va.bernoulli_log_prob(np.zeros(2), np.array([0.0, NAN])))
 case("vae.bernoulli_log_prob", "range", "x", lambda: Va.bernoulli_log_prob(np.array([2.0]), np.zeros(1)))
-case("vae.reparameterize", "shape", "eps", lambda: Va.reparameterize(np.zeros(2), np.zeros(2), np.zeros(3)))
+case("vae.bernoulli_log_prob", "range", "x", lambda: Va.bernoulli_log_prob(np.array([1.5]), np.zeros(1)),
+     match="x: expected values in")
+case("vae.bernoulli_log_prob", "nan", "logits",
+     lambda: Va.bernoulli_log_prob(np.array([0.5]), np.array([NAN])), match="logits: expected finite")
+case("vae.reparameterize", "shape", "eps", lambda: Va.reparameterize(np.zeros(2), np.zeros(2), np.zeros(3)),
+     match="eps: expected shape")
+case("vae.reparameterize", "shape", "mu and log_var", lambda: Va.reparameterize(np.zeros(2), np.zeros(3)),
+     match="mu and log_var: expected the same shape")
+case("vae.reparameterize", "nan", "log_var",
+     lambda: Va.reparameterize(np.zeros(2), np.array([math.inf, 0.0])), match="log_var: expected finite")
 case("vae.reparameterize", "nan", "mu", lambda: Va.reparameterize(np.array([NAN]), np.zeros(1)))
 case("vae.reparameterize", "range", "eps",
      lambda: Va.reparameterize(np.zeros((2, 3)), np.zeros((2, 3)), np.zeros(3)))
@@ -239,6 +300,22 @@ case("vae.elbo", "range", "beta",
      lambda: Va.elbo(torch.zeros(2, 3), torch.zeros(2, 1), torch.zeros(2, 1), _LL, beta=-1.0))
 case("vae.elbo", "range", "n_samples",
      lambda: Va.elbo(torch.zeros(2, 3), torch.zeros(2, 1), torch.zeros(2, 1), _LL, n_samples=0))
+_X23, _MU21 = torch.zeros(2, 3, dtype=torch.float64), torch.zeros(2, 1, dtype=torch.float64)
+case("vae.elbo", "shape", "mu and log_var",
+     lambda: Va.elbo(_X23, _MU21, torch.zeros(2, 2, dtype=torch.float64), _LL), match="log_var: expected")
+case("vae.elbo", "nan", "mu", lambda: Va.elbo(_X23, _MU21 + NAN, _MU21, _LL), match="mu: expected finite")
+case("vae.elbo", "range", "beta", lambda: Va.elbo(_X23, _MU21, _MU21, _LL, beta=-1.0),
+     match="beta: expected >= 0")
+case("vae.elbo", "range", "n_samples", lambda: Va.elbo(_X23, _MU21, _MU21, _LL, n_samples=0),
+     match="n_samples: expected an integer >= 1")
+case("vae.elbo", "shape", "mu",
+     lambda: Va.elbo(_X23, torch.zeros(3, 1, dtype=torch.float64), torch.zeros(3, 1, dtype=torch.float64),
+                     _LL),
+     match="mu: expected batch size 2")
+case("vae.elbo", "shape", "log_likelihood", lambda: Va.elbo(_X23, _MU21, _MU21, lambda x, z: torch.zeros(5)),
+     match="log_likelihood: expected a tensor of shape")
+case("vae.elbo", "shape", "eps", lambda: Va.elbo(_X23, _MU21, _MU21, _LL, eps=torch.zeros(1, 2, 2)),
+     match="eps: expected shape")
 case("vae.iwae_bound", "shape", "eps",
      lambda: Va.iwae_bound(torch.zeros(2, 3), torch.zeros(2, 1), torch.zeros(2, 1), _LL, 4,
                            eps=torch.zeros(3, 2, 1)))
@@ -249,6 +326,16 @@ case("vae.iwae_bound", "nan", "log_likelihood",
                            lambda x, z: torch.full(z.shape[:2], NAN), 4))
 case("vae.iwae_bound", "range", "k", lambda: Va.iwae_bound(torch.zeros(2, 3), torch.zeros(2, 1),
                                                             torch.zeros(2, 1), _LL, 0))
+case("vae.iwae_bound", "range", "k", lambda: Va.iwae_bound(_X23, _MU21, _MU21, _LL, 0),
+     match="k: expected an integer >= 1")
+case("vae.iwae_bound", "nan", "x", lambda: Va.iwae_bound(_X23 + NAN, _MU21, _MU21, _LL, 2),
+     match="x: expected finite")
+case("vae.iwae_bound", "shape", "x",
+     lambda: Va.iwae_bound(torch.zeros(3, dtype=torch.float64), _MU21, _MU21, _LL, 2),
+     match="x: expected 2 dimension")
+case("vae.iwae_bound", "shape", "eps",
+     lambda: Va.iwae_bound(_X23, _MU21, _MU21, _LL, 2, eps=torch.zeros(3, 2, 1, dtype=torch.float64)),
+     match="eps: expected shape")
 _F = lambda z: (z**2).sum(-1)  # noqa: E731
 for _g in ("reparam_gradient", "score_function_gradient"):
     case(f"gradient_estimators.{_g}", "shape", "eps",
@@ -257,6 +344,19 @@ for _g in ("reparam_gradient", "score_function_gradient"):
          lambda g=_g: getattr(Va, g)(_F, t64(NAN), t64(0.0), torch.zeros(3, 1)))
     case(f"gradient_estimators.{_g}", "range", "eps",
          lambda g=_g: getattr(Va, g)(_F, t64(0.0), t64(0.0), torch.zeros(1, 1)))
+_SUM = lambda z: z.sum(-1)  # noqa: E731
+case("gradient_estimators.reparam_gradient", "shape", "eps",
+     lambda: Va.reparam_gradient(_SUM, torch.zeros(2), torch.zeros(2), torch.zeros(5, 3)),
+     match="eps: expected shape")
+case("gradient_estimators.score_function_gradient", "nan", "mu",
+     lambda: Va.score_function_gradient(_SUM, torch.tensor([NAN]), torch.zeros(1), torch.zeros(5, 1)),
+     match="mu: expected finite")
+case("gradient_estimators.reparam_gradient", "shape", "f",
+     lambda: Va.reparam_gradient(None, torch.zeros(1), torch.zeros(1), torch.zeros(5, 1)), TypeError,
+     match="f: expected a callable")
+case("gradient_estimators.reparam_gradient", "shape", "log_var",
+     lambda: Va.reparam_gradient(_SUM, torch.zeros(1), torch.zeros(1, 1), torch.zeros(5, 1)),
+     match="log_var: expected 1 dimension")
 case("linear_gaussian.LinearGaussianModel", "shape", "b",
      lambda: Va.LinearGaussianModel(np.ones((2, 1)), np.zeros(3), 1.0))
 case("linear_gaussian.LinearGaussianModel", "shape", "x", lambda: lgm().log_prob(np.zeros((2, 3))))
@@ -268,6 +368,17 @@ case("linear_gaussian.LinearGaussianModel", "nan", "x", lambda: lgm().posterior(
 case("linear_gaussian.LinearGaussianModel", "range", "sigma",
      lambda: Va.LinearGaussianModel(np.ones((2, 1)), np.zeros(2), 0.0))
 case("linear_gaussian.LinearGaussianModel", "range", "n", lambda: lgm().sample(0))
+case("linear_gaussian.LinearGaussianModel", "range", "sigma",
+     lambda: Va.LinearGaussianModel(np.ones((3, 2)), np.zeros(3), 0.0), match="sigma: expected > 0")
+case("linear_gaussian.LinearGaussianModel", "shape", "b",
+     lambda: Va.LinearGaussianModel(np.ones((3, 2)), np.zeros(2), 1.0), match="b: expected shape")
+case("linear_gaussian.LinearGaussianModel", "nan", "W",
+     lambda: Va.LinearGaussianModel(np.full((3, 2), NAN), np.zeros(3), 1.0), match="W: expected finite")
+case("linear_gaussian.LinearGaussianModel", "shape", "x", lambda: lgm3().log_prob(np.zeros((2, 4))),
+     match="x: expected shape")
+case("linear_gaussian.LinearGaussianModel", "shape", "log_var",
+     lambda: lgm3().elbo_exact(np.zeros((2, 3)), np.zeros((2, 2)), np.zeros((2, 1))),
+     match="log_var: expected shape")
 case("vae.VAE", "shape", "x", lambda: vae().elbo(torch.zeros(3, 5, dtype=torch.float64)))
 case("vae.VAE", "shape", "z", lambda: vae().decode(torch.zeros(3, 5, dtype=torch.float64)))
 case("vae.VAE", "nan", "x", lambda: vae().encode(nan_at(X2)))
@@ -275,10 +386,28 @@ case("vae.VAE", "nan", "z", lambda: vae().decode(nan_at(X2)))
 case("vae.VAE", "nan", "obs_var", lambda: Va.VAE(2, 2, likelihood="gaussian", obs_var=NAN))
 case("vae.VAE", "range", "latent_dim", lambda: Va.VAE(2, 0))
 case("vae.VAE", "range", "likelihood", lambda: Va.VAE(2, 2, likelihood="poisson"))
+case("vae.VAE", "shape", "x", lambda: bernoulli_vae().encode(torch.zeros(3, 5)), match="x: expected shape")
+case("vae.VAE", "nan", "x", lambda: bernoulli_vae().elbo(torch.full((2, 4), NAN)), match="x: expected finite")
+case("vae.VAE", "range", "x", lambda: bernoulli_vae().elbo(torch.full((2, 4), 2.0)),
+     match="x: expected values in")
+case("vae.VAE", "range", "likelihood", lambda: Va.VAE(4, 2, likelihood="poisson"),
+     match="likelihood: expected one of")
+case("vae.VAE", "range", "obs_var", lambda: Va.VAE(4, 2, likelihood="gaussian", obs_var=-1.0))
 case("vae.train_vae", "shape", "data", lambda: Va.train_vae(vae(), torch.zeros(4, 3, dtype=torch.float64)))
 case("vae.train_vae", "nan", "data", lambda: Va.train_vae(vae(), nan_at(X2)))
 case("vae.train_vae", "nan", "lr", lambda: Va.train_vae(vae(), X2, lr=NAN))
 case("vae.train_vae", "range", "steps", lambda: Va.train_vae(vae(), X2, steps=0))
+case("vae.train_vae", "range", "steps",
+     lambda: Va.train_vae(bernoulli_vae(), torch.zeros(8, 4), steps=0, progress=False),
+     match="steps: expected an integer >= 1")
+case("vae.train_vae", "range", "beta", lambda: Va.train_vae(bernoulli_vae(), torch.zeros(8, 4), beta=-1.0,
+                                                            progress=False), match="beta: expected >= 0")
+case("vae.train_vae", "shape", "data",
+     lambda: Va.train_vae(bernoulli_vae(), torch.zeros(8, 3), progress=False),
+     match="data: expected shape")
+case("vae.train_vae", "shape", "model",
+     lambda: Va.train_vae(torch.nn.Linear(2, 2), torch.zeros(8, 4), progress=False), TypeError,
+     match="model: expected a VAE")
 case("linear_gaussian.linear_vae_optimum", "shape", "eigenvalues",
      lambda: Va.linear_vae_optimum(np.ones((2, 2)), 1.0, 1.0))
 case("linear_gaussian.linear_vae_optimum", "nan", "beta", lambda: Va.linear_vae_optimum(np.ones(2), NAN, 1.0))
@@ -286,15 +415,35 @@ case("linear_gaussian.linear_vae_optimum", "range", "latent_dim",
      lambda: Va.linear_vae_optimum(np.ones(2), 1.0, 1.0, 3))
 case("linear_gaussian.linear_vae_optimum", "range", "eigenvalues",
      lambda: Va.linear_vae_optimum(np.array([1.0, -1.0]), 1.0, 1.0))
+case("linear_gaussian.linear_vae_optimum", "range", "eigenvalues",
+     lambda: Va.linear_vae_optimum(np.array([1.0, -1.0]), 1.0, 0.1),
+     match="eigenvalues: expected values >= 0")
+case("linear_gaussian.linear_vae_optimum", "nan", "eigenvalues",
+     lambda: Va.linear_vae_optimum(np.array([1.0, NAN]), 1.0, 0.1), match="eigenvalues: expected finite")
+case("linear_gaussian.linear_vae_optimum", "shape", "eigenvalues",
+     lambda: Va.linear_vae_optimum(np.ones((2, 2)), 1.0, 0.1), match="eigenvalues: expected 1 dimension")
+case("linear_gaussian.linear_vae_optimum", "range", "beta",
+     lambda: Va.linear_vae_optimum(np.ones(2), 0.0, 0.1), match="beta: expected > 0")
+case("linear_gaussian.linear_vae_optimum", "range", "latent_dim",
+     lambda: Va.linear_vae_optimum(np.ones(2), 1.0, 0.1, latent_dim=3),
+     match="latent_dim: expected an integer <= 2")
 case("views.vae.beta_vae_view", "shape", "eigenvalues",
      lambda: Vvae.beta_vae_view(1.0, 1, eigenvalues=np.ones((2, 2)), obs_var=1.0))
 case("views.vae.beta_vae_view", "nan", "beta",
      lambda: Vvae.beta_vae_view(NAN, 1, eigenvalues=np.ones(2), obs_var=1.0))
 case("views.vae.beta_vae_view", "range", "latent_dim",
      lambda: Vvae.beta_vae_view(1.0, 3, eigenvalues=np.ones(2), obs_var=1.0))
+case("views.vae.beta_vae_view", "range", "beta",
+     lambda: Va.beta_vae_view(-1.0, 2, eigenvalues=np.ones(3), obs_var=0.1), match="beta: expected > 0")
+case("views.vae.beta_vae_view", "range", "latent_dim",
+     lambda: Va.beta_vae_view(1.0, 4, eigenvalues=np.ones(3), obs_var=0.1),
+     match="latent_dim: expected an integer <= 3")
 case("views.vae.widget_specs", "shape", "eigenvalues", lambda: Vvae.widget_specs(np.ones((2, 2))))
 case("views.vae.widget_specs", "nan", "obs_var", lambda: Vvae.widget_specs(np.ones(2), NAN))
 case("views.vae.widget_specs", "range", "obs_var", lambda: Vvae.widget_specs(np.ones(2), -1.0))
+case("views.vae.widget_specs", "nan", "eigenvalues",
+     lambda: Va.widget_specs(eigenvalues=np.array([NAN, 1.0])),
+     match="eigenvalues: expected finite")
 case("datasets.load_digits01", "shape", "test_fraction", lambda: Va.load_digits01(np.zeros(2)), TypeError)
 case("datasets.load_digits01", "nan", "test_fraction", lambda: Va.load_digits01(NAN))
 case("datasets.load_digits01", "range", "test_fraction", lambda: Va.load_digits01(1.0))
@@ -386,22 +535,41 @@ for _s in ("sample_two_moons", "sample_checkerboard"):
     case(f"datasets.{_s}", "shape", "n", lambda s=_s: getattr(Fl, s)(np.zeros(2)), TypeError)
     case(f"datasets.{_s}", "nan", "n", lambda s=_s: getattr(Fl, s)(NAN), TypeError)
     case(f"datasets.{_s}", "range", "rng", lambda s=_s: getattr(Fl, s)(10, rng=-1))
+    case(f"datasets.{_s}", "range", "n", lambda s=_s: getattr(Fl, s)(0), match="n: expected an integer >= 1")
+    case(f"datasets.{_s}", "shape", "n", lambda s=_s: getattr(Fl, s)(2.5),
+         TypeError, match="n: expected an integer")
+    case(f"datasets.{_s}", "range", "rng", lambda s=_s: getattr(Fl, s)(3, rng=-1),
+         match="rng: expected an integer >= 0")
 case("datasets.sample_two_moons", "nan", "noise", lambda: Fl.sample_two_moons(10, noise=NAN))
+case("datasets.sample_two_moons", "nan", "noise", lambda: Fl.sample_two_moons(3, noise=NAN),
+     match="noise: expected a finite number")
+case("datasets.sample_two_moons", "range", "noise", lambda: Fl.sample_two_moons(3, noise=-1.0),
+     match="noise: expected >= 0")
 case("change_of_variables.standard_normal_log_prob", "shape", "z",
      lambda: Fl.standard_normal_log_prob(torch.zeros(3)))
 case("change_of_variables.standard_normal_log_prob", "nan", "z",
      lambda: Fl.standard_normal_log_prob(nan_at(X2)))
 case("change_of_variables.standard_normal_log_prob", "range", "z",
      lambda: Fl.standard_normal_log_prob(torch.zeros(0, 2)))
+case("change_of_variables.standard_normal_log_prob", "shape", "z",
+     lambda: Fl.standard_normal_log_prob(torch.zeros(2)), match="z: expected 2 dimension")
+case("change_of_variables.standard_normal_log_prob", "nan", "z",
+     lambda: Fl.standard_normal_log_prob(torch.tensor([[math.inf, 0.0]])), match="z: expected finite values")
 _ID = lambda x: (x, torch.zeros(x.shape[0], dtype=x.dtype))  # noqa: E731
 case("change_of_variables.log_prob_change_of_variables", "shape", "x",
-     lambda: Fl.log_prob_change_of_variables(torch.zeros(3), _ID))
+     lambda: Fl.log_prob_change_of_variables(torch.zeros(3), _ID), match="x: expected 2 dimension")
 case("change_of_variables.log_prob_change_of_variables", "shape", "inverse",
      lambda: Fl.log_prob_change_of_variables(X2, lambda x: (x, torch.zeros(1, dtype=x.dtype))))
 case("change_of_variables.log_prob_change_of_variables", "nan", "x",
      lambda: Fl.log_prob_change_of_variables(nan_at(X2), _ID))
 case("change_of_variables.log_prob_change_of_variables", "range", "inverse",
      lambda: Fl.log_prob_change_of_variables(X2, lambda x: (x.log(), torch.zeros(x.shape[0], dtype=x.dtype))))
+case("change_of_variables.log_prob_change_of_variables", "nan", "x",
+     lambda: Fl.log_prob_change_of_variables(torch.tensor([[NAN, 0.0]]), _ID),
+     match="x: expected finite values")
+case("change_of_variables.log_prob_change_of_variables", "shape", "inverse",
+     lambda: Fl.log_prob_change_of_variables(torch.zeros(1, 2), None), TypeError,
+     match="inverse: expected a callable")
 case("change_of_variables.log_abs_det_jacobian", "shape", "x",
      lambda: Fl.log_abs_det_jacobian(lambda v: v, torch.zeros(3)))
 case("change_of_variables.log_abs_det_jacobian", "shape", "fn",
@@ -410,11 +578,29 @@ case("change_of_variables.log_abs_det_jacobian", "nan", "x",
      lambda: Fl.log_abs_det_jacobian(lambda v: v, nan_at(X2)))
 case("change_of_variables.log_abs_det_jacobian", "range", "x",
      lambda: Fl.log_abs_det_jacobian(lambda v: v, torch.zeros(0, 2, dtype=torch.float64)))
+case("change_of_variables.log_abs_det_jacobian", "nan", "x",
+     lambda: Fl.log_abs_det_jacobian(lambda v: v, torch.tensor([[NAN, 0.0]])), match="x: expected finite")
+case("change_of_variables.log_abs_det_jacobian", "shape", "fn",
+     lambda: Fl.log_abs_det_jacobian(3, torch.zeros(1, 2)), TypeError, match="fn: expected a callable")
 case("flows.AffineCoupling", "shape", "mask", lambda: Fl.AffineCoupling(2, [1, 0, 1]))
 case("flows.AffineCoupling", "shape", "x", lambda: Fl.AffineCoupling(2, [1, 0])(torch.zeros(3, 3)))
 case("flows.AffineCoupling", "nan", "y", lambda: Fl.AffineCoupling(2, [1, 0]).double().inverse(nan_at(X2)))
 case("flows.AffineCoupling", "nan", "scale_bound", lambda: Fl.AffineCoupling(2, [1, 0], scale_bound=NAN))
 case("flows.AffineCoupling", "range", "mask", lambda: Fl.AffineCoupling(2, [1, 2]))
+for _cls in ("AffineCoupling", "SplineCoupling"):
+    _t = f"flows.{_cls}"
+    case(_t, "shape", "mask", lambda c=_cls: getattr(Fl, c)(3, [1, 0]), match="mask: expected shape")
+    case(_t, "range", "mask", lambda c=_cls: getattr(Fl, c)(2, [1, 0.5]),
+         match="mask: expected entries 0 or 1")
+    case(_t, "range", "mask", lambda c=_cls: getattr(Fl, c)(2, [1, 1]), match="mask: expected both 0s")
+    case(_t, "nan", "mask", lambda c=_cls: getattr(Fl, c)(2, [NAN, 0]), match="mask: expected finite")
+    case(_t, "range", "dim", lambda c=_cls: getattr(Fl, c)(1, [1]), match="dim: expected an integer >= 2")
+    case(_t, "shape", "x", lambda c=_cls: getattr(Fl, c)(2, [1, 0])(torch.zeros(4, 3)),
+         match=r"x: expected shape \(any, 2\)")
+    case(_t, "nan", "y", lambda c=_cls: getattr(Fl, c)(2, [1, 0]).inverse(torch.tensor([[NAN, 0.0]])),
+         match="y: expected finite values")
+    case(_t, "shape", "x", lambda c=_cls: getattr(Fl, c)(2, [1, 0])(np.zeros((1, 2))), TypeError,
+         match="x: expected a torch tensor")
 _W = torch.zeros(3, 4, dtype=torch.float64)
 _D = torch.zeros(3, 3, dtype=torch.float64)
 _XS = torch.zeros(3, dtype=torch.float64)
@@ -432,6 +618,20 @@ case("splines.rational_quadratic_spline", "range", "min_bin",
      lambda: Fl.rational_quadratic_spline(_XS, _W, _W, _D, min_bin=0.5))
 case("splines.rational_quadratic_spline", "range", "min_derivative",
      lambda: Fl.rational_quadratic_spline(_XS, _W, _W, _D, min_derivative=-1.0))
+_XS4, _W45, _D44 = (torch.zeros(4, dtype=torch.float64), torch.zeros(4, 5, dtype=torch.float64),
+                    torch.zeros(4, 4, dtype=torch.float64))
+case("splines.rational_quadratic_spline", "shape", "widths, heights",
+     lambda: Fl.rational_quadratic_spline(_XS4, _W45[:, :3], _W45, _D44),
+     match="widths, heights: expected shape")
+case("splines.rational_quadratic_spline", "shape", "derivatives",
+     lambda: Fl.rational_quadratic_spline(_XS4, _W45, _W45, _D44[:, :2]), match="derivatives: expected shape")
+case("splines.rational_quadratic_spline", "nan", "x",
+     lambda: Fl.rational_quadratic_spline(torch.full((4,), NAN, dtype=torch.float64), _W45, _W45, _D44),
+     match="x: expected finite")
+case("splines.rational_quadratic_spline", "range", "bound",
+     lambda: Fl.rational_quadratic_spline(_XS4, _W45, _W45, _D44, bound=-1.0), match="bound: expected > 0")
+case("splines.rational_quadratic_spline", "range", "min_bin",
+     lambda: Fl.rational_quadratic_spline(_XS4, _W45, _W45, _D44, min_bin=0.5))
 case("flows.SplineCoupling", "shape", "x", lambda: Fl.SplineCoupling(2, [1, 0], hidden=4)(torch.zeros(3, 3)))
 case("flows.SplineCoupling", "nan", "x", lambda: Fl.SplineCoupling(2, [1, 0], hidden=4).double()(nan_at(X2)))
 case("flows.SplineCoupling", "nan", "bound", lambda: Fl.SplineCoupling(2, [1, 0], bound=NAN))
@@ -446,29 +646,61 @@ case("flows.Flow", "shape", "layers", lambda: Fl.Flow([Fl.Permutation([1, 0, 2])
 case("flows.Flow", "nan", "x", lambda: flow().log_prob(nan_at(X2)))
 case("flows.Flow", "nan", "z", lambda: flow().trajectory(nan_at(X2)))
 case("flows.Flow", "range", "n", lambda: flow().sample(0))
-case("flows.Flow", "range", "layers", lambda: Fl.Flow([], dim=2))
+case("flows.Flow", "range", "layers", lambda: Fl.Flow([], dim=2), match="layers: expected at least one")
+case("flows.Flow", "shape", "x", lambda: flow32().log_prob(torch.zeros(3, 3)),
+     match=r"x: expected shape \(any, 2\)")
+case("flows.Flow", "nan", "x", lambda: flow32().log_prob(torch.tensor([[NAN, 1.0]])),
+     match="x: expected finite")
+case("flows.Flow", "range", "n", lambda: flow32().sample(0), match="n: expected an integer >= 1")
+case("flows.Flow", "shape", "layers", lambda: Fl.Flow([Fl.AffineCoupling(3, [1, 0, 0])], 2),
+     match="layers: layer 0")
 case("flows.make_flow", "shape", "dim", lambda: Fl.make_flow(np.zeros(2)), TypeError)
 case("flows.make_flow", "nan", "hidden", lambda: Fl.make_flow(hidden=NAN), TypeError)
 case("flows.make_flow", "range", "dim", lambda: Fl.make_flow(dim=1))
-case("flows.make_flow", "range", "kind", lambda: Fl.make_flow(kind="planar"))
+case("flows.make_flow", "range", "kind", lambda: Fl.make_flow(kind="planar"), match="kind: expected one of")
+case("flows.make_flow", "range", "n_layers", lambda: Fl.make_flow(n_layers=0),
+     match="n_layers: expected an integer >= 1")
 case("flows.train_flow", "shape", "data", lambda: Fl.train_flow(flow(), np.zeros((10, 3))))
 case("flows.train_flow", "nan", "data", lambda: Fl.train_flow(flow(), nan_at(np.zeros((10, 2)))))
 case("flows.train_flow", "range", "lr", lambda: Fl.train_flow(flow(), np.zeros((10, 2)), lr=0.0))
+case("flows.train_flow", "shape", "data",
+     lambda: Fl.train_flow(flow32(), np.zeros((10, 3)), steps=1, progress=False),
+     match=r"data: expected shape \(any, 2\)")
+case("flows.train_flow", "nan", "data",
+     lambda: Fl.train_flow(flow32(), np.full((10, 2), NAN), steps=1, progress=False),
+     match="data: expected finite")
+case("flows.train_flow", "range", "lr",
+     lambda: Fl.train_flow(flow32(), np.zeros((10, 2)), steps=1, lr=-1.0, progress=False),
+     match="lr: expected > 0")
+case("flows.train_flow", "range", "steps",
+     lambda: Fl.train_flow(flow32(), np.zeros((10, 2)), steps=0, progress=False),
+     match="steps: expected an integer >= 1")
 case("flows.negative_log_likelihood", "shape", "data",
      lambda: Fl.negative_log_likelihood(flow(), np.zeros(3)))
 case("flows.negative_log_likelihood", "nan", "data",
      lambda: Fl.negative_log_likelihood(flow(), nan_at(np.zeros((3, 2)))))
 case("flows.negative_log_likelihood", "range", "data",
      lambda: Fl.negative_log_likelihood(flow(), np.zeros((0, 2))))
+case("flows.negative_log_likelihood", "shape", "flow",
+     lambda: Fl.negative_log_likelihood(None, np.zeros((1, 2))),
+     TypeError, match="flow: expected a Flow")
+case("flows.negative_log_likelihood", "nan", "data",
+     lambda: Fl.negative_log_likelihood(flow32(), np.full((1, 2), math.inf)), match="data: expected finite")
 for _f1, _a1 in (("flow_1d_inverse", "x"), ("flow_1d_forward", "z")):
     case(f"flows.{_f1}", "shape", "scale",
          lambda f=_f1: getattr(Fl, f)(np.zeros(2), 0.0, np.ones(2), 0.0), TypeError)
-    case(f"flows.{_f1}", "nan", _a1, lambda f=_f1: getattr(Fl, f)(np.array([NAN]), 0.0, 1.0, 0.0))
-    case(f"flows.{_f1}", "range", "bend", lambda f=_f1: getattr(Fl, f)(np.zeros(2), 0.0, 1.0, -1.0))
+    case(f"flows.{_f1}", "nan", _a1, lambda f=_f1: getattr(Fl, f)(np.array([NAN]), 0.0, 1.0, 0.0),
+         match=f"{_a1}: expected finite")
+    case(f"flows.{_f1}", "range", "bend", lambda f=_f1: getattr(Fl, f)(np.zeros(2), 0.0, 1.0, -1.0),
+         match="bend: expected > -1")
+case("flows.flow_1d_forward", "range", "scale", lambda: Fl.flow_1d_forward(np.zeros(2), 0.0, 0.0, 1.0),
+     match="scale: expected > 0")
 case("views.flows.flow_1d_view", "shape", "shift",
      lambda: Vflows.flow_1d_view(np.zeros(2), 1.0, 0.0), TypeError)
 case("views.flows.flow_1d_view", "nan", "scale", lambda: Vflows.flow_1d_view(0.0, NAN, 0.0))
 case("views.flows.flow_1d_view", "range", "scale", lambda: Vflows.flow_1d_view(0.0, -1.0, 0.0))
+case("views.flows.flow_1d_view", "nan", "shift", lambda: Fl.flow_1d_view(NAN, 1.0, 0.0),
+     match="shift: expected a finite number")
 case("views.flows.flow_layers_view", "shape", "states",
      lambda: Vflows.flow_layers_view([np.zeros((3, 3))], 0))
 case("views.flows.flow_layers_view", "nan", "states",
@@ -484,16 +716,22 @@ case("views.flows.widget_specs", "range", "n_points", lambda: Vflows.widget_spec
 case("schedules.linear_beta_schedule", "shape", "T", lambda: Df.linear_beta_schedule(np.zeros(2)), TypeError)
 case("schedules.linear_beta_schedule", "nan", "beta_end", lambda: Df.linear_beta_schedule(10, 1e-4, NAN))
 case("schedules.linear_beta_schedule", "range", "beta_start", lambda: Df.linear_beta_schedule(10, 0.0))
+case("schedules.linear_beta_schedule", "range", "beta_end", lambda: Df.linear_beta_schedule(10, 1e-4, 1.5))
+case("schedules.linear_beta_schedule", "nan", "beta_start", lambda: Df.linear_beta_schedule(10, NAN))
 case("schedules.cosine_beta_schedule", "shape", "s",
      lambda: Df.cosine_beta_schedule(10, np.zeros(2)), TypeError)
 case("schedules.cosine_beta_schedule", "nan", "s", lambda: Df.cosine_beta_schedule(10, NAN))
 case("schedules.cosine_beta_schedule", "range", "max_beta", lambda: Df.cosine_beta_schedule(10, max_beta=1.0))
+case("schedules.cosine_beta_schedule", "shape", "T", lambda: Df.cosine_beta_schedule(2.5), TypeError)
 case("schedules.alphas_cumprod", "shape", "betas", lambda: Df.alphas_cumprod(BETAS[None]))
 case("schedules.alphas_cumprod", "nan", "betas", lambda: Df.alphas_cumprod(nan_at(BETAS)))
 case("schedules.alphas_cumprod", "range", "betas", lambda: Df.alphas_cumprod(BETAS + 1.0))
+case("schedules.alphas_cumprod", "range", "betas", lambda: Df.alphas_cumprod(torch.tensor([0.1, 1.0])))
+case("schedules.alphas_cumprod", "shape", "betas", lambda: Df.alphas_cumprod(torch.zeros(2, 2)))
 case("schedules.snr", "shape", "alphas_cumprod", lambda: Df.snr(AB[None]))
 case("schedules.snr", "nan", "alphas_cumprod", lambda: Df.snr(nan_at(AB)))
 case("schedules.snr", "range", "alphas_cumprod", lambda: Df.snr(AB + 1.0))
+case("schedules.snr", "nan", "alphas_cumprod", lambda: Df.snr(torch.tensor([0.5, NAN])))
 _T0 = torch.zeros(4, dtype=torch.long)
 case("diffusion.q_sample", "shape", "x0 and eps", lambda: Df.q_sample(X2, 0, X2[:, :1], AB))
 case("diffusion.q_sample", "shape", "x0", lambda: Df.q_sample(t64(1.0)[0], 0, t64(0.0)[0], AB))
@@ -518,6 +756,40 @@ for _fn, _a in (("predict_x0_from_eps", "eps"), ("tweedie_x0", "score")):
          lambda f=_fn: getattr(Df, f)(X2, 0, X2[:, :1], AB))
     case(f"parameterisations.{_fn}", "nan", _a, lambda f=_fn: getattr(Df, f)(X2, 0, nan_at(X2), AB))
     case(f"parameterisations.{_fn}", "range", "t", lambda f=_fn: getattr(Df, f)(X2, 99, X2, AB))
+# the five share one signature (an array, a step t, a second array, a schedule); the same bad calls for each
+_POINTWISE = {  # target: (call, the first array, the pair of arrays, the schedule)
+    "diffusion.q_sample":
+        (lambda x0=X2, t=0, eps=X2, s=AB: Df.q_sample(x0, t, eps, s), "x0", "x0 and eps", "alphas_cumprod"),
+    "diffusion.q_step":
+        (lambda x0=X2, t=0, eps=X2, s=BETAS: Df.q_step(x0, t, eps, s), "x_prev", "x_prev and eps", "betas"),
+    "diffusion.q_posterior_mean_variance":
+        (lambda x0=X2, t=0, eps=X2, s=BETAS: Df.q_posterior_mean_variance(x0, eps, t, s), "x0", "x0 and x_t",
+         "betas"),
+    "parameterisations.predict_x0_from_eps":
+        (lambda x0=X2, t=0, eps=X2, s=AB: Df.predict_x0_from_eps(x0, t, eps, s), "x_t", "x_t and eps",
+         "alphas_cumprod"),
+    "parameterisations.tweedie_x0":
+        (lambda x0=X2, t=0, eps=X2, s=AB: Df.tweedie_x0(x0, t, eps, s), "x_t", "x_t and score",
+         "alphas_cumprod"),
+}
+for _t, (_fn, _first, _pair, _sched) in _POINTWISE.items():
+    case(_t, "range", "t", lambda f=_fn: f(t=10), match="t: expected steps in")
+    case(_t, "range", "t", lambda f=_fn: f(t=-1), match="t: expected steps in")
+    case(_t, "shape", "t", lambda f=_fn: f(t=torch.zeros(4)), TypeError, match="t: expected an integer")
+    case(_t, "shape", _pair, lambda f=_fn: f(eps=torch.zeros(4, 3, dtype=torch.float64)),
+         match="expected the same shape")
+    case(_t, "nan", _first, lambda f=_fn: f(x0=nan_at(X2)), match="expected finite")
+    case(_t, "shape", "t", lambda f=_fn: f(t=torch.zeros(3, dtype=torch.long)), match="t: expected shape")
+    case(_t, "range", _sched, lambda f=_fn: f(s=t64(0.5, 1.5)),
+         match="(betas|alphas_cumprod): expected values in")
+_AB2 = t64(0.5, 1.0)
+case("parameterisations.eps_to_score", "range", "alphas_cumprod",
+     lambda: Df.eps_to_score(torch.zeros(1, 2), 0, _AB2))  # alpha_bar = 1 has no score
+case("parameterisations.eps_to_score", "nan", "eps",
+     lambda: Df.eps_to_score(torch.tensor([[NAN]]), 0, _AB2[:1]),
+     match="eps: expected finite")
+case("parameterisations.score_to_eps", "range", "t", lambda: Df.score_to_eps(torch.zeros(1, 2), 5, _AB2),
+     match="t: expected steps")
 _MEANS, _W2 = torch.zeros(2, 2, dtype=torch.float64), t64(0.5, 0.5)
 case("mixtures.gmm_sample", "shape", "weights", lambda: Df.gmm_sample(3, _MEANS, 1.0, t64(1.0)))
 case("mixtures.gmm_sample", "nan", "means", lambda: Df.gmm_sample(3, nan_at(_MEANS), 1.0, _W2))
@@ -530,20 +802,43 @@ for _fn in ("gmm_noised_log_prob", "gmm_responsibilities", "gmm_noised_score", "
     case(f"mixtures.{_fn}", "nan", "x_t", lambda f=_fn: getattr(Df, f)(nan_at(X2), 0, AB, _MEANS, 1.0, _W2))
     case(f"mixtures.{_fn}", "range", "stds",
          lambda f=_fn: getattr(Df, f)(X2, 0, AB, _MEANS, t64(1.0, -1.0), _W2))
+_MIX3 = (t64(-2.0, 0.0, 2.0, 1.0, 0.0, -2.5).reshape(3, 2), t64(0.3, 0.6, 0.45), t64(0.2, 0.5, 0.3))
+for _fn in ("gmm_noised_score", "gmm_optimal_eps", "gmm_noised_log_prob", "gmm_responsibilities",
+            "gmm_posterior_mean_x0"):
+    _t = f"mixtures.{_fn}"
+    case(_t, "shape", "means",
+         lambda f=_fn: getattr(Df, f)(torch.zeros(4, 3, dtype=torch.float64), 0, AB, *_MIX3),
+         match="means: expected shape")
+    case(_t, "nan", "x_t",
+         lambda f=_fn: getattr(Df, f)(torch.full((4, 2), NAN, dtype=torch.float64), 0, AB, *_MIX3),
+         match="x_t: expected finite")
+    case(_t, "range", "stds", lambda f=_fn: getattr(Df, f)(X2, 0, AB, _MIX3[0], -_MIX3[1], _MIX3[2]),
+         match="stds: expected values > 0")
+    case(_t, "range", "weights", lambda f=_fn: getattr(Df, f)(X2, 0, AB, _MIX3[0], _MIX3[1], 2 * _MIX3[2]),
+         match="weights: expected entries summing to 1")
+    case(_t, "range", "t", lambda f=_fn: getattr(Df, f)(X2, 10, AB, *_MIX3), match="t: expected steps")
+case("mixtures.gmm_sample", "range", "n", lambda: Df.gmm_sample(0, *_MIX3),
+     match="n: expected an integer >= 1")
 case("diffusion.gaussian_eps_loss_floor", "shape", "alphas_cumprod",
      lambda: Df.gaussian_eps_loss_floor(0, AB[None], 1.0, 2))
 case("diffusion.gaussian_eps_loss_floor", "nan", "std", lambda: Df.gaussian_eps_loss_floor(0, AB, NAN, 2))
 case("diffusion.gaussian_eps_loss_floor", "range", "dim", lambda: Df.gaussian_eps_loss_floor(0, AB, 1.0, 0))
+case("diffusion.gaussian_eps_loss_floor", "range", "std", lambda: Df.gaussian_eps_loss_floor(0, AB, -1.0, 2))
 case("diffusion.timestep_embedding", "shape", "t", lambda: Df.timestep_embedding(torch.zeros(2, 2), 4))
 case("diffusion.timestep_embedding", "nan", "t", lambda: Df.timestep_embedding(t64(NAN), 4))
 case("diffusion.timestep_embedding", "nan", "max_period", lambda: Df.timestep_embedding(t64(1.0), 4, NAN))
 case("diffusion.timestep_embedding", "range", "dim", lambda: Df.timestep_embedding(t64(1.0), 3))
 case("diffusion.timestep_embedding", "range", "max_period", lambda: Df.timestep_embedding(t64(1.0), 4, 0.0))
+case("diffusion.timestep_embedding", "range", "dim", lambda: Df.timestep_embedding(torch.arange(3), 5),
+     match="dim: expected an even")
 _EPS_MLP = Df.EpsMLP(2, hidden=4, emb_dim=4).double()
 case("diffusion.EpsMLP", "shape", "x_t", lambda: _EPS_MLP(torch.zeros(4, 3, dtype=torch.float64), _T0))
 case("diffusion.EpsMLP", "shape", "t", lambda: _EPS_MLP(X2, _T0[:3]))
 case("diffusion.EpsMLP", "nan", "x_t", lambda: _EPS_MLP(nan_at(X2), _T0))
 case("diffusion.EpsMLP", "range", "emb_dim", lambda: Df.EpsMLP(2, emb_dim=3))
+case("diffusion.EpsMLP", "shape", "x_t",
+     lambda: Df.EpsMLP(2, 8, 4)(torch.zeros(3, 3), torch.zeros(3, dtype=torch.long)),
+     match="x_t: expected shape")
 case("diffusion.simple_loss", "shape", "eps_model",
      lambda: Df.simple_loss(lambda x, t: x[:, :1], X2, 0, X2, AB))
 case("diffusion.simple_loss", "shape", "x0 and eps", lambda: Df.simple_loss(ZERO_EPS, X2, 0, X2[:3], AB))
@@ -554,10 +849,21 @@ case("diffusion.train_eps_model", "shape", "alphas_cumprod",
 case("diffusion.train_eps_model", "nan", "data", lambda: Df.train_eps_model(_EPS_MLP, nan_at(X2), AB))
 case("diffusion.train_eps_model", "range", "batch_size",
      lambda: Df.train_eps_model(_EPS_MLP, X2, AB, batch_size=0))
+case("diffusion.train_eps_model", "nan", "data",
+     lambda: Df.train_eps_model(Df.EpsMLP(2, 8, 4), torch.tensor([[NAN, 0.0]]), AB, steps=1, progress=False),
+     match="data: expected finite")
+case("diffusion.train_eps_model", "range", "steps",
+     lambda: Df.train_eps_model(Df.EpsMLP(2, 8, 4), torch.zeros(3, 2), AB, steps=0, progress=False))
 case("samplers.ddpm_sample", "shape", "shape", lambda: Df.ddpm_sample(ZERO_EPS, BETAS, (0, 2)))
 case("samplers.ddpm_sample", "shape", "betas", lambda: Df.ddpm_sample(ZERO_EPS, BETAS[None], (4, 2)))
 case("samplers.ddpm_sample", "nan", "betas", lambda: Df.ddpm_sample(ZERO_EPS, nan_at(BETAS), (4, 2)))
 case("samplers.ddpm_sample", "range", "seed", lambda: Df.ddpm_sample(ZERO_EPS, BETAS, (4, 2), seed=-1))
+_IDENTITY_EPS = lambda x, t: x  # noqa: E731
+case("samplers.ddpm_sample", "shape", "eps_model",
+     lambda: Df.ddpm_sample("not a model", BETAS, (2, 2)), TypeError)
+case("samplers.ddpm_sample", "shape", "shape", lambda: Df.ddpm_sample(_IDENTITY_EPS, BETAS, (0, 2)))
+case("samplers.ddpm_sample", "nan", "betas",
+     lambda: Df.ddpm_sample(_IDENTITY_EPS, torch.tensor([0.1, NAN]), (2, 2)))
 case("samplers.ddim_timesteps", "shape", "steps", lambda: Df.ddim_timesteps(10, np.zeros(2)), TypeError)
 case("samplers.ddim_timesteps", "nan", "steps", lambda: Df.ddim_timesteps(10, NAN), TypeError)
 case("samplers.ddim_timesteps", "range", "steps", lambda: Df.ddim_timesteps(10, 11))
@@ -565,6 +871,10 @@ case("samplers.ddim_sample", "shape", "alphas_cumprod",
      lambda: Df.ddim_sample(ZERO_EPS, AB[None], (4, 2), 2))
 case("samplers.ddim_sample", "nan", "eta", lambda: Df.ddim_sample(ZERO_EPS, AB, (4, 2), 2, eta=NAN))
 case("samplers.ddim_sample", "range", "steps", lambda: Df.ddim_sample(ZERO_EPS, AB, (4, 2), 11))
+case("samplers.ddim_sample", "range", "steps", lambda: Df.ddim_sample(_IDENTITY_EPS, AB, (2, 2), steps=11),
+     match="steps: expected an integer <= 10")
+case("samplers.ddim_sample", "range", "eta",
+     lambda: Df.ddim_sample(_IDENTITY_EPS, AB, (2, 2), steps=5, eta=1.5))
 case("mixtures.ring_gmm", "shape", "radius", lambda: Df.ring_gmm(8, np.ones(2)), TypeError)
 case("mixtures.ring_gmm", "nan", "std", lambda: Df.ring_gmm(8, 2.0, NAN))
 case("mixtures.ring_gmm", "range", "K", lambda: Df.ring_gmm(0))
@@ -946,7 +1256,7 @@ case("views.toolkit.kl_two_gaussians_view", "shape", "mu_q",
 case("views.toolkit.kl_two_gaussians_view", "nan", "sigma_p",
      lambda: Vtoolkit.kl_two_gaussians_view(0.0, 1.0, 0.0, NAN))
 case("views.toolkit.kl_two_gaussians_view", "range", "sigma_q",
-     lambda: Vtoolkit.kl_two_gaussians_view(0.0, 0.0))
+     lambda: Vtoolkit.kl_two_gaussians_view(0.0, 0.0), match="sigma_q: expected > 0")
 
 # ------------------------------------------------------------------- plotting
 case("plotting.new_figure", "shape", "width", lambda: Pl.new_figure(
@@ -978,6 +1288,12 @@ case("distributions.kl_mvn", "nan", "mu_p",
 case("distributions.kl_mvn", "range", "cov_p",
      lambda: Ds.kl_mvn(t64(0.0, 0.0), torch.eye(2, dtype=torch.float64), t64(0.0, 0.0),
                        -torch.eye(2, dtype=torch.float64)))
+case("distributions.kl_mvn", "range", "cov_p",
+     lambda: Ds.kl_mvn(np.zeros(2), np.eye(2), np.zeros(2), np.array([[1.0, 2.0], [2.0, 1.0]])),
+     match="cov_p: expected a positive-definite matrix")
+case("distributions.kl_mvn", "range", "cov_q",
+     lambda: Ds.kl_mvn(np.zeros(2), np.array([[1.0, 0.5], [0.0, 1.0]]), np.zeros(2), np.eye(2)),
+     match="cov_q: expected a symmetric matrix")
 case("distributions.importance_sampling_estimate", "shape", "f_values and log_w",
      lambda: Ds.importance_sampling_estimate(np.zeros(3), np.zeros(2)))
 case("distributions.importance_sampling_estimate", "nan", "log_w",
@@ -1004,6 +1320,10 @@ case("f_divergences.f_divergence", "nan", "grid",
      lambda: Ds.f_divergence(_NORM_PDF, _NORM_PDF, Ds.F_GENERATORS["kl"].f, nan_at(_GRID)))
 case("f_divergences.f_divergence", "range", "q",
      lambda: Ds.f_divergence(_NORM_PDF, np.zeros_like, Ds.F_GENERATORS["kl"].f, _GRID))
+case("f_divergences.f_divergence", "range", "q",
+     lambda: Ds.f_divergence(importlib.import_module("scipy.stats").norm().pdf, lambda x: np.zeros_like(x),
+                             Ds.F_GENERATORS["kl"].f, np.linspace(-25.0, 25.0, 10_001)),
+     match="q: expected values > 0")
 case("f_divergences.f_divergence", "range", "grid",
      lambda: Ds.f_divergence(_NORM_PDF, _NORM_PDF, Ds.F_GENERATORS["kl"].f, _GRID[::-1]))
 case("f_divergences.f_divergence_lower_bound", "shape", "t",
@@ -1043,6 +1363,14 @@ case("guidance_remedies.guided_sample_remedied", "nan", "phi",
      lambda: Gr.guided_sample_remedied(Gd.MixtureDenoiser(mix(), AB), _LAB, 2.0, AB, phi=NAN))
 case("guidance_remedies.guided_sample_remedied", "range", "percentile",
      lambda: Gr.guided_sample_remedied(Gd.MixtureDenoiser(mix(), AB), _LAB, 2.0, AB, percentile=150.0))
+_RNG5 = np.random.default_rng(5)
+_U3, _C3 = torch.from_numpy(_RNG5.normal(size=(3, 2))), torch.from_numpy(_RNG5.normal(size=(3, 2)))
+_AB50 = Df.alphas_cumprod(Df.linear_beta_schedule(50, 1e-3, 0.2))
+case("guidance_remedies.cfg_rescale", "range", "phi", lambda: Gr.cfg_rescale(_U3, _C3, 2.0, 1.5))
+case("guidance_remedies.dynamic_threshold", "range", "percentile", lambda: Gr.dynamic_threshold(_U3, 101.0))
+case("guidance_remedies.guided_sample_remedied", "shape", "interval",
+     lambda: Gr.guided_sample_remedied(Gd.MixtureDenoiser(mix(), _AB50), torch.tensor([0]), 2.0, _AB50,
+                                       interval=0.3), TypeError)
 
 # ------------------------------------------------------------------- diffusion_theory (via diffusion)
 _EPS10 = torch.zeros(10, 4, 2, dtype=torch.float64)
@@ -1093,6 +1421,16 @@ case("gan_theory.nonsaturating_objective_at_optimum", "range", "p_data",
      lambda: GT.nonsaturating_objective_at_optimum(2 * _P, _P, 1.0))
 case("gan_theory.nonsaturating_objective_at_optimum", "range", "dx",
      lambda: GT.nonsaturating_objective_at_optimum(_P, _P, 0.0))
+_XG = np.linspace(-5, 5, 101)
+_PG, _DXG = np.exp(-_XG**2 / 2) / np.sqrt(2 * np.pi), _XG[1] - _XG[0]   # a standard normal on a grid
+case("gan_theory.nonsaturating_objective_at_optimum", "range", "p_g",
+     lambda: Gn.nonsaturating_objective_at_optimum(_PG, 2 * _PG, _DXG), match="p_g: expected a density")
+case("gan_theory.nonsaturating_objective_at_optimum", "range", "p_data",
+     lambda: Gn.nonsaturating_objective_at_optimum(-_PG, _PG, _DXG))
+case("gan_theory.nonsaturating_objective_at_optimum", "shape", "p_data and p_g",
+     lambda: Gn.nonsaturating_objective_at_optimum(_PG, _PG[:-1], _DXG))
+case("gan_theory.nonsaturating_objective_at_optimum", "shape", "p_data and p_g",
+     lambda: Gn.nonsaturating_objective_at_optimum(_PG, torch.from_numpy(_PG), _DXG), TypeError)
 case("gan_theory.dirac_gan_vector_field", "shape", "theta",
      lambda: GT.dirac_gan_vector_field(np.ones(2), 0.0), TypeError)
 case("gan_theory.dirac_gan_vector_field", "nan", "psi", lambda: GT.dirac_gan_vector_field(0.0, NAN))
@@ -1101,6 +1439,7 @@ case("gan_theory.dirac_gan_jacobian", "shape", "psi",
      lambda: GT.dirac_gan_jacobian(0.0, np.ones(2)), TypeError)
 case("gan_theory.dirac_gan_jacobian", "nan", "theta", lambda: GT.dirac_gan_jacobian(NAN, 0.0))
 case("gan_theory.dirac_gan_jacobian", "range", "gamma", lambda: GT.dirac_gan_jacobian(gamma=-0.1))
+case("gan_theory.dirac_gan_jacobian", "nan", "psi", lambda: Gn.dirac_gan_jacobian(0.0, NAN))
 case("gan_theory.dirac_gan_step_matrix", "shape", "lr",
      lambda: GT.dirac_gan_step_matrix(np.ones(2)), TypeError)
 case("gan_theory.dirac_gan_step_matrix", "nan", "gamma", lambda: GT.dirac_gan_step_matrix(0.1, gamma=NAN))
@@ -1111,6 +1450,9 @@ case("gan_theory.dirac_gan_simulate", "shape", "theta0",
      lambda: GT.dirac_gan_simulate(np.ones(2), 0.0, 0.1, 5), TypeError)
 case("gan_theory.dirac_gan_simulate", "nan", "lr", lambda: GT.dirac_gan_simulate(1.0, 0.0, NAN, 5))
 case("gan_theory.dirac_gan_simulate", "range", "steps", lambda: GT.dirac_gan_simulate(1.0, 0.0, 0.1, 0))
+case("gan_theory.dirac_gan_simulate", "range", "method",
+     lambda: Gn.dirac_gan_simulate(1.0, 1.0, 0.1, 10, method="extragradient"))
+case("gan_theory.dirac_gan_simulate", "range", "steps", lambda: Gn.dirac_gan_simulate(1.0, 1.0, 0.1, 0))
 case("views.gan.dirac_gan_view", "shape", "lr", lambda: Vgan.dirac_gan_view(np.ones(2), 0.0), TypeError)
 case("views.gan.dirac_gan_view", "nan", "gamma", lambda: Vgan.dirac_gan_view(0.1, NAN))
 case("views.gan.dirac_gan_view", "range", "gamma", lambda: Vgan.dirac_gan_view(0.1, -0.5))
@@ -1177,6 +1519,15 @@ case("autoregressive.dequantized_log_likelihood", "range", "n_nodes",
      lambda: AR.dequantized_log_likelihood(lambda y: -(y**2).sum(-1), _LEVELS, n_nodes=0))
 case("autoregressive.dequantized_log_likelihood", "range", "x",
      lambda: AR.dequantized_log_likelihood(lambda y: -(y**2).sum(-1), _LEVELS + 0.25))
+case("autoregressive.dequantized_log_likelihood", "range", "x",
+     lambda: AR.dequantized_log_likelihood(lambda y: -(y**2).sum(-1), torch.tensor([[0.5]])),
+     match="x: expected integer values")
+case("autoregressive.dequantized_log_likelihood", "shape", "x",
+     lambda: AR.dequantized_log_likelihood(lambda y: -(y**2).sum(-1), torch.zeros(1, 4)),
+     match="x: expected dim <= 3")
+case("autoregressive.dequantized_log_likelihood", "shape", "log_prob",
+     lambda: AR.dequantized_log_likelihood(None, torch.zeros(1, 1)),
+     TypeError, match="log_prob: expected a callable")
 case("autoregressive.bits_per_dim", "shape", "dim", lambda: AR.bits_per_dim(-1.0, np.ones(2)), TypeError)
 case("autoregressive.bits_per_dim", "nan", "log_prob", lambda: AR.bits_per_dim(NAN, 2))
 case("autoregressive.bits_per_dim", "range", "scale", lambda: AR.bits_per_dim(-1.0, 2, scale=-1.0))
@@ -1308,10 +1659,17 @@ def _name_pattern(arg: str) -> str:
     return rf"(?<![\w]){re.escape(arg)}(?![\w])"
 
 
+def _check(c: Case) -> None:
+    """The call raises ``c.exc`` whose message names ``c.arg`` (and contains ``c.match``, if given)."""
+    with pytest.raises(c.exc, match=_name_pattern(c.arg)) as err:
+        c.call()
+    if c.match is not None:
+        err.match(c.match)
+
+
 @pytest.mark.parametrize("c", CASES, ids=[f"{c.target}-{c.kind}-{c.arg}" for c in CASES])
 def test_bad_input_raises_and_names_the_argument(c: Case):
-    with pytest.raises(c.exc, match=_name_pattern(c.arg)):
-        c.call()
+    _check(c)
 
 
 def _public_callables() -> dict[str, object]:
@@ -1376,11 +1734,17 @@ _QSAB_CASES = [
     Case("diffusion.q_sample_alpha_bar", "nan", "eps", lambda: Df.q_sample_alpha_bar(X2, 0.5, nan_at(X2))),
     Case("diffusion.q_sample_alpha_bar", "nan", "alpha_bar", lambda: Df.q_sample_alpha_bar(X2, NAN, X2)),
     Case("diffusion.q_sample_alpha_bar", "range", "alpha_bar", lambda: Df.q_sample_alpha_bar(X2, 1.5, X2)),
+    # float32, batch 3: would broadcast x0 to (3, 3); mixed NumPy and torch; below 0
+    Case("diffusion.q_sample_alpha_bar", "shape", "alpha_bar",
+         lambda: Df.q_sample_alpha_bar(torch.zeros(3, 2), torch.full((3, 3), 0.5), torch.zeros(3, 2))),
+    Case("diffusion.q_sample_alpha_bar", "shape", "eps",
+         lambda: Df.q_sample_alpha_bar(torch.zeros(3, 2), 0.5, np.zeros((3, 2))), TypeError),
+    Case("diffusion.q_sample_alpha_bar", "range", "alpha_bar",
+         lambda: Df.q_sample_alpha_bar(torch.zeros(3, 2), -0.1, torch.zeros(3, 2))),
 ]
 CASES = [*CASES, *_QSAB_CASES]
 
 
 @pytest.mark.parametrize("c", _QSAB_CASES, ids=[f"{c.target}-{c.kind}-{c.arg}" for c in _QSAB_CASES])
 def test_q_sample_alpha_bar_bad_input_raises_and_names_the_argument(c: Case):
-    with pytest.raises(c.exc, match=_name_pattern(c.arg)):
-        c.call()
+    _check(c)

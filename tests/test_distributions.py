@@ -30,11 +30,6 @@ def test_mc_estimate_torch_matches_numpy(rng):
     np.testing.assert_allclose(se_t.numpy(), se_np, rtol=1e-13)
 
 
-def test_mc_estimate_rejects_a_single_draw():
-    with pytest.raises(ValueError, match="values: expected at least 2 draws"):
-        D.mc_estimate(np.array([1.0]))
-
-
 def test_normal_log_prob_matches_scipy(rng):
     x, mu, var = rng.normal(size=20), rng.normal(size=20), rng.uniform(0.1, 3.0, size=20)
     np.testing.assert_allclose(
@@ -68,14 +63,6 @@ def test_kl_normal_agrees_with_monte_carlo(rng):
 def test_kl_normal_returns_tensors_for_tensors():
     out = D.kl_normal(torch.tensor([1.0]), torch.tensor([1.0]), torch.tensor([0.0]), torch.tensor([1.0]))
     assert isinstance(out, torch.Tensor) and float(out) == pytest.approx(0.5)
-
-
-@pytest.mark.parametrize("arg", ["var_q", "var_p"])
-def test_kl_normal_rejects_non_positive_variance(arg):
-    kwargs = dict(mu_q=0.0, var_q=1.0, mu_p=0.0, var_p=1.0)
-    kwargs[arg] = -1.0
-    with pytest.raises(ValueError, match=f"{arg}: expected values > 0"):
-        D.kl_normal(**kwargs)
 
 
 def test_kl_monte_carlo_shape_mismatch():
@@ -120,11 +107,6 @@ def test_change_of_variables_affine_map_integrates_to_one():
                                            lambda x: D.normal_log_prob(x, 0.0, 1.0))
     assert np.trapezoid(np.exp(lp), y) == pytest.approx(1.0, abs=1e-9)
     np.testing.assert_allclose(lp, D.normal_log_prob(y, -1.0, 9.0), rtol=1e-12)
-
-
-def test_change_of_variables_rejects_non_callables():
-    with pytest.raises(TypeError, match="inverse: expected a callable"):
-        D.log_prob_change_of_variables_1d(np.ones(2), None, np.log, np.log)
 
 
 # ------------------------------------------------------------------- entropy and cross-entropy
@@ -179,13 +161,6 @@ def test_kl_mvn_reduces_to_the_diagonal_formula(rng):
     assert D.kl_mvn(mu_q, np.diag(var_q), np.zeros(3), np.eye(3)) == pytest.approx(
         float(kl_normal_std(mu_q, log_var)), rel=1e-12)
     assert D.kl_mvn(mu_q, np.diag(var_q), mu_q, np.diag(var_q)) == pytest.approx(0.0, abs=1e-14)
-
-
-def test_kl_mvn_rejects_a_covariance_that_is_not_positive_definite():
-    with pytest.raises(ValueError, match="cov_p: expected a positive-definite matrix"):
-        D.kl_mvn(np.zeros(2), np.eye(2), np.zeros(2), np.array([[1.0, 2.0], [2.0, 1.0]]))
-    with pytest.raises(ValueError, match="cov_q: expected a symmetric matrix"):
-        D.kl_mvn(np.zeros(2), np.array([[1.0, 0.5], [0.0, 1.0]]), np.zeros(2), np.eye(2))
 
 
 # ------------------------------------------------------------------- importance sampling
@@ -269,11 +244,6 @@ def test_fenchel_bound_is_attained_at_f_prime_and_lower_elsewhere():
             bound = D.f_divergence_lower_bound(p.pdf, q.pdf, lambda x, lam=lam, t=t_star: (1 - lam) * t(x),
                                                g.f_conj, GRID)
             assert bound < d_f - 1e-6, name
-
-
-def test_f_divergence_rejects_a_vanishing_q():
-    with pytest.raises(ValueError, match="q: expected values > 0"):
-        D.f_divergence(scipy.stats.norm().pdf, lambda x: np.zeros_like(x), D.F_GENERATORS["kl"].f, GRID)
 
 
 # ------------------------------------------------------------------- score-function identity

@@ -554,29 +554,3 @@ def test_dirac_widget_numbers():
     assert numbers["final distance simultaneous"] > 2 * max(start, numbers["final distance alternating"])
     numbers, _ = gan.dirac_gan_view(0.2, 0.5)
     assert numbers["radius simultaneous"] < 1 and numbers["final distance alternating"] < 1e-3
-
-
-def test_gan_theory_bad_input():
-    x = np.linspace(-5, 5, 101)
-    p = np.exp(-x**2 / 2) / np.sqrt(2 * np.pi)
-    dx = x[1] - x[0]
-    with pytest.raises(ValueError, match="p_g: expected a density"):
-        gan.nonsaturating_objective_at_optimum(p, 2 * p, dx)
-    with pytest.raises(ValueError, match="p_data"):
-        gan.nonsaturating_objective_at_optimum(-p, p, dx)
-    with pytest.raises(ValueError, match="p_data and p_g"):
-        gan.nonsaturating_objective_at_optimum(p, p[:-1], dx)
-    with pytest.raises(TypeError, match="p_data and p_g"):
-        gan.nonsaturating_objective_at_optimum(p, torch.from_numpy(p), dx)
-    with pytest.raises(ValueError, match="gamma"):
-        gan.dirac_gan_vector_field(0.0, 0.0, -1.0)
-    with pytest.raises(ValueError, match="psi"):
-        gan.dirac_gan_jacobian(0.0, float("nan"))
-    with pytest.raises(ValueError, match="lr"):
-        gan.dirac_gan_step_matrix(0.0)
-    with pytest.raises(ValueError, match="method"):
-        gan.dirac_gan_simulate(1.0, 1.0, 0.1, 10, method="extragradient")
-    with pytest.raises(ValueError, match="steps"):
-        gan.dirac_gan_simulate(1.0, 1.0, 0.1, 0)
-    with pytest.raises(ValueError, match="gamma"):
-        gan.dirac_gan_view(0.1, -0.5)

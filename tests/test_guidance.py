@@ -406,15 +406,3 @@ def test_remedied_sampler_defaults_and_threshold_keep_the_output_in_the_box():
     b = 1.5
     x = G.guided_sample_remedied(model, labels, 9.0, AB, n_steps=10, seed=4, percentile=100.0, bound=b)
     assert float(x.abs().max()) <= b + 1e-9 and float(plain.abs().max()) > b
-
-
-def test_remedy_bad_input_names_the_argument():
-    u, c = _pair(shape=(3, 2))
-    with pytest.raises(ValueError, match="phi"):
-        G.cfg_rescale(u, c, 2.0, 1.5)
-    with pytest.raises(ValueError, match="sigma_hi"):
-        G.interval_scale(0.5, 2.0, 3.0, 1.0)
-    with pytest.raises(ValueError, match="percentile"):
-        G.dynamic_threshold(u, 101.0)
-    with pytest.raises(TypeError, match="interval"):
-        G.guided_sample_remedied(G.MixtureDenoiser(MIX, AB), torch.tensor([0]), 2.0, AB, interval=0.3)

@@ -81,23 +81,3 @@ def test_symmetry_and_identity(xs, ys):
 def test_extreme_inputs_stay_finite():
     x, y = np.array([[1e8, -1e8], [0.0, 0.0]]), np.array([[-1e8, 1e8], [1.0, 1.0]])
     assert np.isfinite(energy_distance(x, y)) and np.isfinite(mmd_rbf(x, y, 1e-3))
-
-
-@pytest.mark.parametrize("fn", [energy_distance, lambda x, y: mmd_rbf(x, y, 1.0)])
-def test_bad_inputs_name_the_argument(fn):
-    good = np.zeros((4, 2))
-    with pytest.raises(ValueError, match="x: expected 1 or 2 dimension"):
-        fn(np.zeros((2, 2, 2)), good)
-    with pytest.raises(ValueError, match="y: expected finite"):
-        fn(good, np.array([[0.0, np.nan], [1.0, 1.0]]))
-    with pytest.raises(ValueError, match="x and y: expected the same dimension"):
-        fn(good, np.zeros((4, 3)))
-
-
-def test_mmd_rejects_bad_bandwidth_and_single_samples():
-    with pytest.raises(ValueError, match="bandwidth"):
-        mmd_rbf(np.zeros(3), np.zeros(3), -1.0)
-    with pytest.raises(ValueError, match="bandwidth"):
-        mmd_rbf(np.zeros(3), np.zeros(3), float("nan"))
-    with pytest.raises(ValueError, match="x: expected at least 2 samples"):
-        mmd_rbf(np.zeros(1), np.zeros(3), 1.0)
