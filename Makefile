@@ -56,8 +56,15 @@ define drop_stale_execution_cache
 	fi
 endef
 
+# Two at a time (the machine's two cores): test files and chapters under pytest-xdist
+# (`-n $(JOBS)`; a notebook's cells stay together, --dist loadscope), and the book's chapters,
+# executed into Jupyter Book's cache by tools/execute_parallel.py as MyST-NB would, before the
+# build only renders them. JOBS=1 runs everything one at a time.
+JOBS ?= 2
+
 book: setup
 	$(drop_stale_execution_cache)
+	BOOK_BUILD=1 $(BIN)/python tools/execute_parallel.py --jobs $(JOBS) --timeout $(NB_TIMEOUT)
 	BOOK_BUILD=1 $(BIN)/jupyter-book build book --path-output book
 	@echo "Site built: $(CURDIR)/book/_build/html/index.html"
 
@@ -75,6 +82,7 @@ pdf: setup
 # A Sphinx warning is an error here (used by `make test`).
 book-strict: setup
 	$(drop_stale_execution_cache)
+	BOOK_BUILD=1 $(BIN)/python tools/execute_parallel.py --jobs $(JOBS) --timeout $(NB_TIMEOUT)
 	BOOK_BUILD=1 $(BIN)/jupyter-book build book --path-output book -W -n --keep-going
 	@echo "Site built: $(CURDIR)/book/_build/html/index.html"
 
@@ -85,20 +93,21 @@ lint: setup
 
 unit: setup
 	@echo "== stage: unit tests and doctests"
-	$(BIN)/python -m pytest -q tests companion bookkit --ignore=tests/site --ignore=tests/rerun --ignore=tests/lab
+	$(BIN)/python -m pytest -q -n $(JOBS) --dist worksteal tests companion bookkit \
+		--ignore=tests/site --ignore=tests/rerun --ignore=tests/lab
 
 notebooks: setup
 	@echo "== stage: notebooks (nbval over every notebook in _toc.yml)"
-	$(BIN)/python -m pytest -q --nbval-lax --nbval-cell-timeout=$(NB_TIMEOUT) \
+	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadscope --nbval-lax --nbval-cell-timeout=$(NB_TIMEOUT) \
 		-p no:cacheprovider $$($(BIN)/python tests/toc_notebooks.py)
 
 rerun: setup
 	@echo "== stage: re-run safety (every notebook, Run All twice in one kernel)"
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/rerun
+	$(BIN)/python -m pytest -q -n $(JOBS) --dist worksteal -p no:cacheprovider tests/rerun
 
 site-check: browser setup
 	@echo "== stage: site checks (built HTML, offline assets, headless Chromium)"
-	$(BIN)/python -m pytest -q tests/site
+	$(BIN)/python -m pytest -q -n $(JOBS) --dist worksteal tests/site
 	@echo "== stage: JupyterLab end to end (run a chapter, move a slider)"
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/lab
 

@@ -5,6 +5,7 @@ Run by `make site-check` (part of `make test`) after the book is built.
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 import tempfile
@@ -41,6 +42,7 @@ class _Collector(HTMLParser):
             self.links.append(a["href"])
 
 
+@functools.cache  # a page is parsed once: links into it (each with an anchor) number in the hundreds
 def parse(path: Path) -> _Collector:
     c = _Collector()
     c.feed(path.read_text(encoding="utf-8"))
