@@ -28,14 +28,23 @@ from toc_notebooks import toc_notebooks  # noqa: E402
 
 
 def _execute(path: str, timeout: int) -> tuple[str, object, float, str | None]:
-    """One chapter, executed as MyST-NB executes it (its directory as the working directory)."""
+    """One chapter, executed as MyST-NB executes it (jupyter-cache's ``single_nb_execution``: its
+    directory as the working directory, no per-cell timing), with the polling client of
+    tests/polling_client.py."""
+    import traceback
+
     import nbformat
-    from jupyter_cache.executors.utils import single_nb_execution
+    from polling_client import PollingNotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    result = single_nb_execution(nb, cwd=str(Path(path).parent), allow_errors=False, timeout=timeout,
-                                 meta_override=True)
-    return path, nb, result.time, (result.exc_string if result.err is not None else None)
+    timeout = nb.metadata.get("execution", {}).get("timeout", timeout)  # meta_override, as MyST-NB
+    start = time.perf_counter()
+    try:
+        PollingNotebookClient(nb, resources={"metadata": {"path": str(Path(path).parent)}}, timeout=timeout,
+                              allow_errors=False, record_timing=False).execute()
+    except Exception:  # noqa: BLE001 -- reported with its traceback, the build stops
+        return path, nb, time.perf_counter() - start, traceback.format_exc()
+    return path, nb, time.perf_counter() - start, None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,7 @@ import math
 from functools import partial
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..diffusion import (
@@ -107,9 +108,11 @@ def sampling_steps_view(steps: int, eta: float, *, table: dict, reference: torch
     if key not in table:
         raise ValueError(f"steps and eta: expected one of {sorted(table)}, got {key}")
     samples, ed = table[key]
+    # as arrays: matplotlib reads a torch tensor element by element (a few ms a redraw)
+    ref, pts = np.asarray(reference), np.asarray(samples)
     fig, (ax_s, ax_q) = new_figure(2, width=6.4, height=2.8)
-    ax_s.scatter(reference[:, 0], reference[:, 1], s=2, alpha=0.3, color="C7", linewidths=0, label="held-out")
-    ax_s.scatter(samples[:, 0], samples[:, 1], s=2, alpha=0.6, color="C0", linewidths=0, label="samples")
+    ax_s.scatter(ref[:, 0], ref[:, 1], s=2, alpha=0.3, color="C7", linewidths=0, label="held-out")
+    ax_s.scatter(pts[:, 0], pts[:, 1], s=2, alpha=0.6, color="C0", linewidths=0, label="samples")
     ax_s.set_xlim(-3.5, 3.5)
     ax_s.set_ylim(-3.5, 3.5)
     ax_s.set_xticks([-3, 0, 3])  # few ticks: each is rebuilt on every slider move

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from polling_client import PollingNotebookClient  # noqa: E402
 from toc_notebooks import toc_notebooks  # noqa: E402
 
 NOTEBOOKS = toc_notebooks()
@@ -41,7 +41,7 @@ def test_run_all_twice_prints_the_same(path):
     code = [c for c in nb.cells if c.cell_type == "code"]
     twice = nbformat.v4.new_notebook(metadata=nb.metadata)
     twice.cells = [nbformat.from_dict(dict(c)) for c in code] + [nbformat.from_dict(dict(c)) for c in code]
-    NotebookClient(twice, timeout=300, kernel_name="python3",
+    PollingNotebookClient(twice, timeout=300, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     first, second = twice.cells[: len(code)], twice.cells[len(code):]
     for i, (a, b) in enumerate(zip(first, second, strict=True)):
