@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 from conftest import SCREENSHOTS, SITE_BOOK
+from toc_notebooks import toc_files
 
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -120,30 +121,31 @@ def _chromium(chromium: str, *args: str, timeout: int = 60) -> subprocess.Comple
         )
 
 
-def test_pages_in_headless_chromium(chromium, site_url, pages):
-    """Every page: maths typeset, widgets rendered, no console errors; a screenshot each."""
+@pytest.mark.parametrize("name", toc_files(SITE_BOOK / "_toc.yml"))
+def test_page_in_headless_chromium(chromium, site_url, html_dir, name):
+    """Each page: maths typeset, widgets rendered, no console errors; a screenshot each (one test
+    per page, so that the site checks' workers share them)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page = html_dir / f"{name}.html"
     problems = []
-    for page in pages:
-        url = f"{site_url}/{page.name}"
-        run = _chromium(chromium, "--virtual-time-budget=15000", "--dump-dom", url)
-        dom = run.stdout
-        console_errors = [line for line in run.stderr.splitlines()
-                          if "CONSOLE" in line and ("Error" in line or "error" in line)]
-        if console_errors:
-            problems.append(f"{page.name}: console errors {console_errors[:3]}")
-        source = page.read_text()
-        if "math notranslate" in source:
-            n_typeset = dom.count("<mjx-container")
-            if n_typeset == 0:
-                problems.append(f"{page.name}: maths not typeset (no mjx-container)")
-            if "<mjx-merror" in dom:
-                problems.append(f"{page.name}: MathJax reported a TeX error")
-        if "application/vnd.jupyter.widget-view+json" in source and "widget-" not in dom:
-            problems.append(f"{page.name}: widgets did not render")
-        _chromium(chromium, "--virtual-time-budget=15000", "--window-size=1280,1800",
-                  f"--screenshot={SCREENSHOTS / (page.stem + '.png')}", url)
-    print(f"\nscreenshots: {SCREENSHOTS}")
+    url = f"{site_url}/{page.name}"
+    run = _chromium(chromium, "--virtual-time-budget=15000", "--dump-dom", url)
+    dom = run.stdout
+    console_errors = [line for line in run.stderr.splitlines()
+                      if "CONSOLE" in line and ("Error" in line or "error" in line)]
+    if console_errors:
+        problems.append(f"{page.name}: console errors {console_errors[:3]}")
+    source = page.read_text()
+    if "math notranslate" in source:
+        n_typeset = dom.count("<mjx-container")
+        if n_typeset == 0:
+            problems.append(f"{page.name}: maths not typeset (no mjx-container)")
+        if "<mjx-merror" in dom:
+            problems.append(f"{page.name}: MathJax reported a TeX error")
+    if "application/vnd.jupyter.widget-view+json" in source and "widget-" not in dom:
+        problems.append(f"{page.name}: widgets did not render")
+    _chromium(chromium, "--virtual-time-budget=15000", "--window-size=1280,1800",
+              f"--screenshot={SCREENSHOTS / (page.stem + '.png')}", url)
     assert not problems, "\n".join(problems)
 
 
