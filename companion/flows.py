@@ -67,8 +67,8 @@ def _check_input(x: torch.Tensor, name: str, dim: int) -> torch.Tensor:
 class InvertibleLayer(nn.Module):
     """Base of the flow layers: ``forward`` and ``inverse`` check their input, then run the
     kernels ``_forward`` and ``_inverse``. A :class:`Flow` checks its input once and calls the
-    kernels directly (forward hooks registered on a layer are not run then), unless
-    :data:`companion.validation.CHECK_EVERY_CALL` asks for every check."""
+    kernels directly, except on a layer with forward hooks (called as usual, so that they run) or
+    when :data:`companion.validation.CHECK_EVERY_CALL` asks for every check."""
 
     dim: int
     #: The names of the two sides in error messages: ``(data side, base side)``.
@@ -280,9 +280,7 @@ class Flow(nn.Module):
         shape = h.shape
         total = h.new_zeros(shape[0])
         for layer in layers:
-            step = getattr(layer, kernel, None)
-            if step is None or validation.CHECK_EVERY_CALL or validation.has_hooks(layer):
-                step = layer if kernel == "_forward" else layer.inverse
+            step = validation.unchecked(layer, kernel, layer if kernel == "_forward" else layer.inverse)
             h, ld = step(h)
             if h.shape != shape:  # a layer of another dimension (free to check: no data scanned)
                 raise ValueError(f"layers: {type(layer).__name__} returned shape {tuple(h.shape)}, "

@@ -51,19 +51,20 @@ ArrayLike = Any  # numpy.ndarray | torch.Tensor | float | list of floats
 CHECK_EVERY_CALL = False
 
 
-def unchecked(fn: Any) -> Any:
+def unchecked(fn: Any, kernel: str = "_forward", otherwise: Any = None) -> Any:
     """``fn``'s kernel without its argument checks, for a loop that made the arguments itself.
 
     The book's networks (``EpsMLP``, ``VelocityMLP``) check their input in ``forward`` and offer
     the rest as ``_forward``; a sampler or a loss that calls one many times with tensors it
     built calls ``unchecked(model)``. Any other callable, a network with forward hooks (which
     only a normal call runs), or every callable while :data:`CHECK_EVERY_CALL` is set, is
-    returned as it is.
+    returned as it is (or ``otherwise``, when given: a flow layer's checked ``inverse`` stands in
+    for its ``_inverse`` kernel).
     """
-    kernel = getattr(fn, "_forward", None)
-    if kernel is None or CHECK_EVERY_CALL or not callable(kernel) or has_hooks(fn):
-        return fn
-    return kernel
+    found = getattr(fn, kernel, None)
+    if found is None or CHECK_EVERY_CALL or not callable(found) or has_hooks(fn):
+        return fn if otherwise is None else otherwise
+    return found
 
 
 def has_hooks(module: Any) -> bool:
