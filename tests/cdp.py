@@ -38,12 +38,18 @@ class Browser:
                 time.sleep(0.3)
         self.ws = websocket.create_connection(targets[0]["webSocketDebuggerUrl"], timeout=60)
         self._id = 0
+        #: Events whose method is in :attr:`record` (e.g. ``"Runtime.exceptionThrown"``), in the
+        #: order they arrived while commands were being answered.
+        self.record: set[str] = set()
+        self.events: list[dict] = []
 
     def send(self, method: str, **params):
         self._id += 1
         self.ws.send(json.dumps({"id": self._id, "method": method, "params": params}))
         while True:
             msg = json.loads(self.ws.recv())
+            if msg.get("method") in self.record:
+                self.events.append(msg)
             if msg.get("id") == self._id:
                 if "error" in msg:
                     raise RuntimeError(f"{method}: {msg['error']}")

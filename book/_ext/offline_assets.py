@@ -59,6 +59,16 @@ MATHJAX2_SHIM = """
 """
 
 
+# The widget manager finds its fonts next to its own module, which RequireJS would place at
+# ``<page dir>/@jupyter-widgets/html-manager/dist/`` (a 404 on this site). A global ``require``
+# defined before require.js loads is its configuration: point that module path at the copies in
+# ``_static/widgets/``, relative to the site's root (``data-content_root``, set by Sphinx).
+REQUIRE_CONFIG = """
+var require = {paths: {"@jupyter-widgets/html-manager/dist":
+  (document.documentElement.dataset.content_root || "./") + "_static/widgets"}};
+"""
+
+
 def _dedupe_scripts(app, pagename, templatename, context, doctree):
     """Drop repeated inline scripts (Jupyter Book registers some twice, and a repeated
     ``const`` declaration is a JavaScript error in the browser)."""
@@ -79,4 +89,5 @@ def setup(app):
     # Early: Sphinx stops calling handlers once one returns a value (emit_firstresult).
     app.connect("html-page-context", _dedupe_scripts, priority=100)
     app.add_js_file(None, body=MATHJAX2_SHIM, priority=900)
+    app.add_js_file(None, body=REQUIRE_CONFIG, priority=100)  # before require.js (MyST-NB: 500)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

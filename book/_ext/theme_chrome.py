@@ -9,6 +9,9 @@
   scripts attach their click handlers to the *first* ``.primary-toggle`` in the page, so the
   visible button did nothing on a wide screen (sphinx-book-theme issue #917) and, on a phone,
   pydata-sphinx-theme issue #2451. Without the bar, the visible button is the first one.
+* **No console error on a first visit.** Without ``default_mode`` (in ``html_context``) the
+  theme's first script reads an empty mode and logs "Got invalid theme mode" as an error;
+  ``auto`` (follow the reader's system setting) is set instead.
 * **The logo with the title.** With a logo image the theme drops the book's title unless
   ``logo.text`` is given; the title is kept next to the logo.
 
@@ -17,7 +20,8 @@
   display equation still wider than its column to fit it, to no less than 60 % of its size;
   the scale is recorded in ``data-scaled`` for ``tests/site/test_layout.py``.
 
-``tests/site/test_chrome.py`` checks the first three in a browser, ``test_layout.py`` the last.
+``tests/site/test_chrome.py`` checks the first three in a browser, ``test_pages.py`` the fourth
+(a first visit logs no error) and, with ``test_layout.py``, the last.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from __future__ import annotations
 def _configure_chrome(app, config):
     options = config.html_theme_options
     options.setdefault("navbar_persistent", [])
+    config.html_context.setdefault("default_mode", "auto")  # a template variable, not a theme option
     logo = options.get("logo") or {}
     logo.setdefault("text", config.html_title)
     options["logo"] = logo

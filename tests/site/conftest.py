@@ -47,12 +47,19 @@ def chromium() -> str:
     return exe
 
 
+class _Server(socketserver.ThreadingTCPServer):
+    """One thread per connection: a browser kept open between tests holds idle (pre-)connections,
+    which would block a server that answers one connection at a time."""
+
+    daemon_threads = True
+
+
 @pytest.fixture(scope="session")
 def site_url(html_dir):
     """Serve the built site on localhost for the duration of the tests."""
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(html_dir))
     handler.log_message = lambda *a, **k: None
-    with socketserver.TCPServer(("127.0.0.1", 0), handler) as server:
+    with _Server(("127.0.0.1", 0), handler) as server:
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -1,7 +1,7 @@
 """Nothing on a page is wider than its column, on a laptop or a phone (issue 17, item 1 and 5).
 
 Each page of the table of contents is loaded in headless Chromium at 1280 px and at 390 px, after
-MathJax has typeset it. A display equation, a code block (source or output) or a table whose
+MathJax has typeset it (``test_pages.py``, which calls :func:`layout_problems` on each). A display equation, a code block (source or output) or a table whose
 content is wider than the box it sits in (so that the reader must scroll sideways to see its
 end) fails the test, with the page, the kind of element and its first characters.
 
@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import re
-
-import pytest
 
 WIDTHS = (1280, 390)
 
@@ -63,33 +61,21 @@ MEASURE = r"""
 })()
 """.replace("MIN_SCALE", str(MIN_SCALE))
 
-MATHJAX_DONE = ("(window.MathJax && MathJax.startup && MathJax.startup.promise)"
-                " ? MathJax.startup.promise.then(() => true) : true")
-
 
 def _allowed(page: str, width: int, kind: str, first: str) -> bool:
     return any(p == page and w == width and k == kind and re.search(rx, first)
                for (p, w, k, rx) in EXCEPTIONS)
 
 
-@pytest.mark.parametrize("width", WIDTHS)
-def test_nothing_is_wider_than_its_column(browser, site_url, pages, width):
-    browser.send("Page.enable")
+def layout_problems(browser, page: str, width: int) -> list[str]:
+    """Elements wider than their column on the page now loaded in ``browser`` at ``width`` px
+    (``test_pages.py`` loads each page at every width of :data:`WIDTHS`, typeset and drawn)."""
     problems = []
-    for page in pages:
-        browser.send("Emulation.setDeviceMetricsOverride", width=width, height=900, deviceScaleFactor=1,
-                     mobile=width < 600)
-        browser.send("Page.navigate", url=f"{site_url}/{page.name}")
-        browser.wait_for("document.readyState === 'complete'", 60, f"{page.name} to load")
-        browser.wait_for("window.MathJax !== undefined || !document.querySelector('.math')", 30, "MathJax")
-        browser.eval(MATHJAX_DONE)
-        browser.eval("document.fonts.ready.then(() => true)")
-        browser.eval("new Promise(r => setTimeout(r, 300))")
-        for kind, first, content, box, scale in json.loads(browser.eval(MEASURE)):
-            if not _allowed(page.name, width, kind, first):
-                problems.append(f"{page.name} @ {width}px: {kind} {content}px in {box}px"
-                                f"{f' (scaled to {scale:.2f})' if scale < 1 else ''}: {first!r}")
-    assert not problems, f"{len(problems)} elements wider than their column:\n" + "\n".join(problems)
+    for kind, first, content, box, scale in json.loads(browser.eval(MEASURE)):
+        if not _allowed(page, width, kind, first):
+            problems.append(f"{page} @ {width}px: {kind} {content}px in {box}px"
+                            f"{f' (scaled to {scale:.2f})' if scale < 1 else ''}: {first!r}")
+    return problems
 
 
 def test_exceptions_are_explained():

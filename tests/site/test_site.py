@@ -15,7 +15,6 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 from conftest import SCREENSHOTS, SITE_BOOK
-from toc_notebooks import toc_files
 
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -121,34 +120,6 @@ def _chromium(chromium: str, *args: str, timeout: int = 60) -> subprocess.Comple
         )
 
 
-@pytest.mark.parametrize("name", toc_files(SITE_BOOK / "_toc.yml"))
-def test_page_in_headless_chromium(chromium, site_url, html_dir, name):
-    """Each page: maths typeset, widgets rendered, no console errors; a screenshot each (one test
-    per page, so that the site checks' workers share them)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page = html_dir / f"{name}.html"
-    problems = []
-    url = f"{site_url}/{page.name}"
-    run = _chromium(chromium, "--virtual-time-budget=15000", "--dump-dom", url)
-    dom = run.stdout
-    console_errors = [line for line in run.stderr.splitlines()
-                      if "CONSOLE" in line and ("Error" in line or "error" in line)]
-    if console_errors:
-        problems.append(f"{page.name}: console errors {console_errors[:3]}")
-    source = page.read_text()
-    if "math notranslate" in source:
-        n_typeset = dom.count("<mjx-container")
-        if n_typeset == 0:
-            problems.append(f"{page.name}: maths not typeset (no mjx-container)")
-        if "<mjx-merror" in dom:
-            problems.append(f"{page.name}: MathJax reported a TeX error")
-    if "application/vnd.jupyter.widget-view+json" in source and "widget-" not in dom:
-        problems.append(f"{page.name}: widgets did not render")
-    _chromium(chromium, "--virtual-time-budget=15000", "--window-size=1280,1800",
-              f"--screenshot={SCREENSHOTS / (page.stem + '.png')}", url)
-    assert not problems, "\n".join(problems)
-
-
 def test_search_finds_elbo(chromium, site_url):
     run = _chromium(chromium, "--virtual-time-budget=20000", "--dump-dom", f"{site_url}/search.html?q=ELBO")
     results = re.findall(r'<li[^>]*>\s*<a[^>]+href="[^"]+\.html', run.stdout)
@@ -190,30 +161,6 @@ def test_static_widget_twins_respond_without_a_kernel(browser, site_url, pages):
                          30, f"the new picture on {page.name} to be drawn")
         browser.eval("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(1))))")
         browser.screenshot(SCREENSHOTS / f"{page.stem}-widget-moved.png")
-
-
-def test_dark_mode_pages_and_figures(browser, site_url, pages):
-    """Every page in the theme's dark mode: the theme applies, every image loads; a screenshot each.
-
-    Figures themselves are opaque white (see test_figures_have_opaque_backgrounds), so they stay
-    readable on the dark page; the screenshots are for a person to look at.
-    """
-    browser.send("Page.enable")
-    browser.send("Page.navigate", url=f"{site_url}/{pages[0].name}")
-    browser.wait_for("document.readyState === 'complete'", 30)
-    browser.eval("localStorage.setItem('theme', 'dark'); localStorage.setItem('mode', 'dark'); true")
-    for page in pages:
-        browser.send("Page.navigate", url=f"{site_url}/{page.name}")
-        browser.wait_for("document.readyState === 'complete'", 60, f"{page.name} to load")
-        browser.wait_for("document.documentElement.dataset.theme === 'dark'", 30,
-                         f"dark mode on {page.name}")
-        background = browser.eval("getComputedStyle(document.body).backgroundColor")
-        rgb = [int(v) for v in re.findall(r"\d+", background)[:3]]
-        assert sum(rgb) < 150, f"{page.name}: dark mode background is {background}"
-        broken = browser.eval("[...document.images].filter(i => i.complete && i.naturalWidth === 0)"
-                              ".map(i => i.src)")
-        assert not broken, f"{page.name}: images that did not load: {broken}"
-        browser.screenshot(SCREENSHOTS / f"{page.stem}-dark.png")
 
 
 class _ProseText(HTMLParser):
