@@ -1,9 +1,10 @@
 """Nothing on a page is wider than its column, on a laptop or a phone (issue 17, item 1 and 5).
 
 Each page of the table of contents is loaded in headless Chromium at 1280 px and at 390 px, after
-MathJax has typeset it (``test_pages.py``, which calls :func:`layout_problems` on each). A display equation, a code block (source or output) or a table whose
-content is wider than the box it sits in (so that the reader must scroll sideways to see its
-end) fails the test, with the page, the kind of element and its first characters.
+MathJax has typeset it (``test_pages.py``, which calls :func:`layout_problems` on each). A display
+equation, a code block (source or output) or a table whose content is wider than the box it sits
+in (so that the reader must scroll sideways to see its end) fails the test, with the page, the
+kind of element and its first characters.
 
 The book's answers: equations are broken into aligned lines; code and output lines wrap on
 narrow screens (``theme_chrome.py``'s CSS); a display equation that is still too wide for a phone
