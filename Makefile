@@ -12,7 +12,7 @@ NB_TIMEOUT ?= 120
 
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup browser book book-strict pdf test lint unit notebooks rerun site-check lab bench mutants clean
+.PHONY: help setup browser book book-strict pdf test lint unit notebooks site-check lab bench mutants clean
 
 help:
 	@echo "make book   build the HTML site into book/_build/html"
@@ -94,16 +94,15 @@ lint: setup
 unit: setup
 	@echo "== stage: unit tests and doctests"
 	$(BIN)/python -m pytest -q -n $(JOBS) --dist worksteal tests companion bookkit \
-		--ignore=tests/site --ignore=tests/rerun --ignore=tests/lab
+		--ignore=tests/site --ignore=tests/lab
 
+# nbval runs each notebook, then (tests/nbval_twice.py) runs its code cells again in the same
+# kernel, as a second "Run All", and fails any cell that prints something different the second time.
 notebooks: setup
-	@echo "== stage: notebooks (nbval over every notebook in _toc.yml)"
-	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadscope --nbval-lax --nbval-cell-timeout=$(NB_TIMEOUT) \
+	@echo "== stage: notebooks (nbval over every notebook in _toc.yml, Run All twice in one kernel)"
+	PYTHONPATH=tests $(BIN)/python -m pytest -q -n $(JOBS) --dist loadscope --nbval-lax \
+		--nbval-cell-timeout=$(NB_TIMEOUT) -p nbval_twice --run-all-twice \
 		-p no:cacheprovider $$($(BIN)/python tests/toc_notebooks.py)
-
-rerun: setup
-	@echo "== stage: re-run safety (every notebook, Run All twice in one kernel)"
-	$(BIN)/python -m pytest -q -n $(JOBS) --dist worksteal -p no:cacheprovider tests/rerun
 
 site-check: browser setup
 	@echo "== stage: site checks (built HTML, offline assets, headless Chromium)"
@@ -120,7 +119,6 @@ test: browser setup
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory notebooks
-	@$(MAKE) --no-print-directory rerun
 	@echo "== stage: book build (a Sphinx warning is an error)"
 	@$(MAKE) --no-print-directory book-strict
 	@$(MAKE) --no-print-directory site-check

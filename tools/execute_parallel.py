@@ -47,6 +47,19 @@ def _execute(path: str, timeout: int) -> tuple[str, object, float, str | None]:
     return path, nb, time.perf_counter() - start, None
 
 
+def _expected_seconds(path: Path) -> float:
+    """How long a chapter is expected to run: its median in the last ``make bench``
+    (``benchmarks/results.json``), or, for a chapter not in it, its file size in seconds per MB."""
+    import json
+
+    results = ROOT / "benchmarks" / "results.json"
+    try:
+        medians = {row["chapter"]: row["median_s"] for row in json.loads(results.read_text())["chapters"]}
+    except (OSError, KeyError, TypeError, ValueError):
+        medians = {}
+    return medians.get(path.stem, path.stat().st_size / 1e6)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2, help="chapters executed at once")
@@ -67,8 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     if not todo:
         print("execute_parallel: every chapter is in the cache already")
         return 0
-    # the longest chapters first, so that the two queues end together
-    todo.sort(key=lambda p: -Path(p).stat().st_size)
+    # the longest chapters first, so that the queues end together
+    todo.sort(key=lambda p: -_expected_seconds(Path(p)))
     start = time.perf_counter()
     failed = []
     with ProcessPoolExecutor(max(1, args.jobs)) as pool:
