@@ -14,6 +14,7 @@ from torch import nn
 from .diffusion import q_sample, timestep_embedding
 from .labelled_mixture import _check_labels
 from .schedules import _check_t
+from .training import fit
 from .validation import check_array, check_in_range, check_int, check_scalar
 
 __all__ = ["ConditionalDenoiser", "train_conditional_denoiser", "NoisyClassifier",
@@ -67,14 +68,6 @@ class ConditionalDenoiser(nn.Module):
         return self.net(h).to(x.dtype)
 
 
-def _progress(iterable, progress: bool, desc: str):
-    if not progress:
-        return iterable
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, desc=desc)
-
-
 def _check_training_data(x, labels, n_classes):
     x = check_array(x, "x", ndim=2)
     x = torch.as_tensor(x, dtype=torch.float32)
@@ -126,26 +119,21 @@ def train_conditional_denoiser(x: torch.Tensor, labels: torch.Tensor, n_classes:
         n_classes, x, labels, alphas_cumprod, steps, batch_size, lr, seed)
     p_uncond = check_scalar(p_uncond, "p_uncond", low=0.0, high=1.0)
     model = ConditionalDenoiser(n_classes, len(ab), x.shape[1], hidden=hidden).to(device)
-    # foreach: the same Adam update, bit for bit, in fewer calls
-    opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     x, labels, ab = x.to(device), labels.to(device), ab.to(device)
-    history: dict[str, list[float]] = {"loss": []}
-    for _ in _progress(range(steps), progress, "denoiser"):
+
+    def step_loss(step: int, g: torch.Generator) -> torch.Tensor:
         idx = torch.randint(0, x.shape[0], (batch_size,), generator=g).to(device)
         t = torch.randint(0, len(ab), (batch_size,), generator=g).to(device)
         eps = torch.randn(batch_size, x.shape[1], generator=g).to(device)
         drop = torch.rand(batch_size, generator=g).to(device) < p_uncond
         c = torch.where(drop, torch.full_like(labels[idx], n_classes), labels[idx])
         xt = q_sample(x[idx], t, eps, ab)
-        loss = ((model(xt, t, c) - eps) ** 2).sum(1).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        history["loss"].append(loss.item())
+        return ((model(xt, t, c) - eps) ** 2).sum(1).mean()
+
+    history = fit(model.parameters(), step_loss, steps=steps, lr=lr, generator=g, decay_to=0.0,
+                  progress=progress, desc="denoiser")
     model.eval()
-    return model, history
+    return model, {"loss": history["loss"]}
 
 
 class NoisyClassifier(nn.Module):
@@ -196,19 +184,16 @@ def train_noisy_classifier(x: torch.Tensor, labels: torch.Tensor, n_classes: int
     n_classes, x, labels, ab, steps, batch_size, lr, g = _check_training_args(
         n_classes, x, labels, alphas_cumprod, steps, batch_size, lr, seed)
     clf = NoisyClassifier(n_classes, len(ab), x.shape[1], hidden=hidden).to(device)
-    # foreach: the same Adam update, bit for bit, in fewer calls
-    opt = torch.optim.Adam(clf.parameters(), lr=lr, foreach=True)
     x, labels, ab = x.to(device), labels.to(device), ab.to(device)
-    history: dict[str, list[float]] = {"loss": []}
-    for _ in _progress(range(steps), progress, "classifier"):
+
+    def step_loss(step: int, g: torch.Generator) -> torch.Tensor:
         idx = torch.randint(0, x.shape[0], (batch_size,), generator=g).to(device)
         t = torch.randint(0, len(ab), (batch_size,), generator=g).to(device)
         eps = torch.randn(batch_size, x.shape[1], generator=g).to(device)
         xt = q_sample(x[idx], t, eps, ab)
-        loss = -clf(xt, t).gather(1, labels[idx][:, None]).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        history["loss"].append(loss.item())
+        return -clf(xt, t).gather(1, labels[idx][:, None]).mean()
+
+    history = fit(clf.parameters(), step_loss, steps=steps, lr=lr, generator=g, progress=progress,
+                  desc="classifier")
     clf.eval()
-    return clf, history
+    return clf, {"loss": history["loss"]}

@@ -41,6 +41,7 @@ from .parameterisations import (  # noqa: F401 -- re-exported: their home is com
     tweedie_x0,
 )
 from .schedules import NoiseSchedule, _check_ab, _check_betas, _check_t, _check_x, _gather
+from .training import fit
 from .utils import moved_names
 from .validation import (
     check_array,
@@ -382,8 +383,6 @@ def train_eps_model(model: torch.nn.Module, data: torch.Tensor, alphas_cumprod: 
     Returns:
         history ``{"step": [...], "loss": [...]}`` with one entry per step.
     """
-    from tqdm.auto import tqdm
-
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
     data = _check_x(data, "data")
@@ -396,21 +395,15 @@ def train_eps_model(model: torch.nn.Module, data: torch.Tensor, alphas_cumprod: 
     data = data.to(device=device, dtype=torch.float32)
     ab_dev = ab.to(device)
     model.to(device).train()
-    # foreach: the same Adam update, bit for bit, in fewer calls
-    opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps, eta_min=0.05 * lr)
-    history: dict[str, list[float]] = {"step": [], "loss": []}
-    for step in tqdm(range(steps), disable=not progress, desc="training eps-model"):
+
+    def step_loss(step: int, gen: torch.Generator) -> torch.Tensor:
         idx = torch.randint(0, data.shape[0], (batch_size,), generator=gen)
         t = torch.randint(0, ab.shape[0], (batch_size,), generator=gen)
         eps = torch.randn((batch_size, *data.shape[1:]), generator=gen)
-        loss = simple_loss(model, data[idx.to(device)], t.to(device), eps.to(device), ab_dev)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        history["step"].append(step)
-        history["loss"].append(loss.item())
+        return simple_loss(model, data[idx.to(device)], t.to(device), eps.to(device), ab_dev)
+
+    history = fit(model.parameters(), step_loss, steps=steps, lr=lr, generator=gen, decay_to=0.05,
+                  progress=progress, desc="training eps-model")
     model.eval()
     return history
 

@@ -68,6 +68,7 @@ from .paths import (  # noqa: F401 -- re-exported: their home is companion.paths
     path_coefficients,
     path_sample,
 )
+from .training import fit
 from .utils import moved_names
 from .validation import check_array, check_choice, check_int, check_same_shape, check_scalar, unchecked
 
@@ -296,8 +297,6 @@ def train_velocity_model(model: torch.nn.Module, data: torch.Tensor, *, path: st
     Returns:
         the loss at each step, a list of floats.
     """
-    from tqdm.auto import tqdm
-
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
     data = _tensor(data, "data", ndim=2)
@@ -327,10 +326,8 @@ def train_velocity_model(model: torch.nn.Module, data: torch.Tensor, *, path: st
     source = None if source is None else source.to(device=device, dtype=dtype)
     labels = None if labels is None else labels.to(device=device, dtype=torch.long)
     model.to(device).train()
-    opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps, eta_min=0.05 * lr)
-    losses: list[float] = []
-    for _ in tqdm(range(steps), disable=not progress, desc="training velocity model"):
+
+    def step_loss(step: int, gen: torch.Generator) -> torch.Tensor:
         idx = torch.randint(0, data.shape[0], (batch_size,), generator=gen).to(device)
         t = torch.rand(batch_size, generator=gen, dtype=dtype).to(device)
         x0 = (source[idx] if source is not None
@@ -340,14 +337,12 @@ def train_velocity_model(model: torch.nn.Module, data: torch.Tensor, *, path: st
             drop = (torch.rand(batch_size, generator=gen) < p_uncond).to(device)
             lab = torch.where(drop, torch.full_like(labels[idx], model.n_classes), labels[idx])  # type: ignore[arg-type]
             fn = lambda x, s, lab=lab: model(x, s, lab)  # type: ignore[assignment]  # noqa: E731
-        loss = _cfm_loss(fn, x0, data[idx], t, path)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        losses.append(loss.item())
+        return _cfm_loss(fn, x0, data[idx], t, path)
+
+    history = fit(model.parameters(), step_loss, steps=steps, lr=lr, generator=gen, decay_to=0.05,
+                  progress=progress, desc="training velocity model")
     model.to("cpu").eval()
-    return losses
+    return history["loss"]
 
 
 def reflow_couplings(velocity_fn: VelocityFn, n: int, steps: int = 100, method: str = "rk4", seed: int = 0,

@@ -32,6 +32,7 @@ from .splines import (  # noqa: F401 -- re-exported: their home is companion.spl
     _rq_spline,
     rational_quadratic_spline,
 )
+from .training import fit
 from .utils import moved_names
 from .validation import ArrayLike, check_array, check_choice, check_int, check_scalar, is_torch
 
@@ -392,8 +393,6 @@ def train_flow(flow: Flow, data: ArrayLike, *, steps: int = 300, batch_size: int
         >>> len(hist["loss"])
         3
     """
-    from tqdm.auto import tqdm
-
     if not isinstance(flow, Flow):
         raise TypeError(f"flow: expected a Flow, got {type(flow).__name__}")
     data = check_array(data, "data", shape=(None, flow.dim))
@@ -405,20 +404,14 @@ def train_flow(flow: Flow, data: ArrayLike, *, steps: int = 300, batch_size: int
     flow.to(device)
     x_all = torch.as_tensor(np.asarray(data) if not is_torch(data) else data, dtype=dtype, device=device)
     gen = torch.Generator(device="cpu").manual_seed(seed)
-    # foreach: the same Adam update, bit for bit, in fewer calls
-    params = list(flow.parameters())
-    opt = torch.optim.Adam(params, lr=lr, foreach=True)
-    history: dict[str, list[float]] = {"step": [], "loss": []}
     flow.train()
-    for step in tqdm(range(steps), disable=not progress, desc="flow"):
+
+    def step_loss(step: int, gen: torch.Generator) -> torch.Tensor:
         idx = torch.randint(0, x_all.shape[0], (batch_size,), generator=gen)
-        loss = -flow.log_prob(x_all[idx.to(device)]).mean()
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(params, 10.0)
-        opt.step()
-        history["step"].append(step)
-        history["loss"].append(float(loss.detach()))
+        return -flow.log_prob(x_all[idx.to(device)]).mean()
+
+    history = fit(flow.parameters(), step_loss, steps=steps, lr=lr, generator=gen, clip_norm=10.0,
+                  progress=progress, desc="flow")
     flow.eval()
     return history
 

@@ -38,7 +38,6 @@ from .conditional_models import (  # noqa: F401 -- re-exported: their home is co
     NoisyClassifier,
     _check_training_args,
     _check_training_data,
-    _progress,
     _steps,
     train_conditional_denoiser,
     train_noisy_classifier,

@@ -38,6 +38,7 @@ from .datasets import (  # noqa: F401 -- re-exported: their home is companion.da
     make_moons_2d,
 )
 from .distributions import LOG_2PI
+from .training import fit
 from .utils import moved_names
 from .validation import (
     ArrayLike,
@@ -468,8 +469,6 @@ def train_vae(
         History: ``step``, ``loss`` (negative beta-objective per data point), ``rate`` (mean KL),
         and, with ``val_data``, ``val_step`` and ``val_elbo``.
     """
-    from tqdm.auto import tqdm
-
     if not isinstance(model, VAE):
         raise TypeError(f"model: expected a VAE, got {type(model).__name__}")
     data = model._x(check_array(data, "data", shape=(None, model.data_dim)))
@@ -485,28 +484,24 @@ def train_vae(
     model.to(device)
     data = data.to(device)
     gen = torch.Generator(device=device).manual_seed(seed)
-    # foreach: the same Adam update, bit for bit, in fewer calls
-    opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
-    history: dict[str, list[float]] = {"step": [], "loss": [], "rate": [], "val_step": [], "val_elbo": []}
-    for step in tqdm(range(1, steps + 1), disable=not progress, desc="train_vae"):
+
+    def step_loss(step: int, gen: torch.Generator) -> tuple[torch.Tensor, dict[str, object]]:
         idx = torch.randint(0, data.shape[0], (batch_size,), generator=gen, device=device)
         x = data[idx]
         mu, log_var = model.encode(x)
-        rate = kl_normal_std(mu, log_var)
         value = elbo(x, mu, log_var, model.log_likelihood, n_samples=n_samples, beta=beta, generator=gen)
-        loss = -value.mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        history["step"].append(step)
-        history["loss"].append(loss.item())
-        history["rate"].append(rate.detach().mean().item())
+        return -value.mean(), {"rate": kl_normal_std(mu, log_var).detach().mean().item()}
+
+    def validate(step: int, gen: torch.Generator, history: dict[str, list]) -> None:
         if val_data is not None and (step % eval_every == 0 or step == steps):
             with torch.no_grad():
                 val = model.elbo(val_data.to(device), generator=gen).mean()
-            history["val_step"].append(step)
-            history["val_elbo"].append(float(val))
-    return history
+            history.setdefault("val_step", []).append(step)
+            history.setdefault("val_elbo", []).append(float(val))
+
+    history = fit(model.parameters(), step_loss, steps=steps, lr=lr, generator=gen, first_step=1,
+                  after_step=validate, progress=progress, desc="train_vae")
+    return {key: history.get(key, []) for key in ("step", "loss", "rate", "val_step", "val_elbo")}
 
 
 # Names whose home moved, still resolved here on first use, so readers' code written against the

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from .distributions import LOG_2PI
+from .training import fit
 from .vae import (
     VAE,
     LinearGaussianModel,
@@ -471,10 +472,8 @@ def train_vae_remedied(
     model.to(device)
     data = data.to(device)
     gen = torch.Generator(device=device).manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
-    history: dict[str, list] = {"step": [], "loss": [], "reconstruction": [], "kl_weight": [],
-                                "rate_per_unit": []}
-    for step in range(1, steps + 1):
+
+    def step_loss(step: int, gen: torch.Generator) -> tuple[torch.Tensor, dict[str, object]]:
         idx = torch.randint(0, data.shape[0], (batch_size,), generator=gen, device=device)
         x = data[idx]
         mu, log_var = model.encode(x)
@@ -482,12 +481,7 @@ def train_vae_remedied(
         reconstruction = model.log_likelihood(x, reparameterize(mu, log_var, eps)).mean()
         weight = kl_warmup(step, warmup_steps)
         loss = weight * free_bits_kl(mu, log_var, free_bits) - reconstruction
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        history["step"].append(step)
-        history["loss"].append(loss.item())
-        history["reconstruction"].append(reconstruction.item())
-        history["kl_weight"].append(weight)
-        history["rate_per_unit"].append(rate_per_unit(mu.detach(), log_var.detach()).tolist())
-    return history
+        return loss, {"reconstruction": reconstruction.item(), "kl_weight": weight,
+                      "rate_per_unit": rate_per_unit(mu.detach(), log_var.detach()).tolist()}
+
+    return fit(model.parameters(), step_loss, steps=steps, lr=lr, generator=gen, first_step=1)

@@ -660,6 +660,28 @@ case("flows.make_flow", "range", "dim", lambda: Fl.make_flow(dim=1))
 case("flows.make_flow", "range", "kind", lambda: Fl.make_flow(kind="planar"), match="kind: expected one of")
 case("flows.make_flow", "range", "n_layers", lambda: Fl.make_flow(n_layers=0),
      match="n_layers: expected an integer >= 1")
+def _fit(**kw):
+    from companion.training import fit
+
+    w = torch.nn.Parameter(torch.zeros(2))
+    args = dict(params=[w], step_loss=lambda step, gen: (w ** 2).sum(), steps=3, lr=0.1,
+                generator=torch.Generator().manual_seed(0))
+    args.update(kw)
+    return fit(args.pop("params"), args.pop("step_loss"), **args)
+
+
+case("training.fit", "shape", "params", lambda: _fit(params=[]))
+case("training.fit", "nan", "lr", lambda: _fit(lr=float("nan")))
+case("training.fit", "range", "lr", lambda: _fit(lr=0.0))
+case("training.fit", "range", "steps", lambda: _fit(steps=0))
+case("training.fit", "range", "decay_to", lambda: _fit(decay_to=1.5))
+case("training.fit", "range", "clip_norm", lambda: _fit(clip_norm=-1.0))
+case("training.fit", "range", "first_step", lambda: _fit(first_step=-1))
+case("training.fit", "nan", "decay_to", lambda: _fit(decay_to=float("nan")))
+case("training.fit", "shape", "step_loss", lambda: _fit(step_loss=3), TypeError)
+case("training.fit", "shape", "generator", lambda: _fit(generator=0), TypeError)
+
+
 case("flows.train_flow", "shape", "data", lambda: Fl.train_flow(flow(), np.zeros((10, 3))))
 case("flows.train_flow", "nan", "data", lambda: Fl.train_flow(flow(), nan_at(np.zeros((10, 2)))))
 case("flows.train_flow", "range", "lr", lambda: Fl.train_flow(flow(), np.zeros((10, 2)), lr=0.0))
