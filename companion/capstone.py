@@ -23,7 +23,6 @@ lives in :mod:`companion.pf_ode` (reachable from here too).
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -49,7 +48,7 @@ from .validation import ArrayLike, check_array, check_choice, check_int, check_s
 
 __all__ = ["CapstoneConfig", "FAMILY_NAMES", "ring_split", "true_log_likelihood", "vae_sample",
            "train_family", "draw_samples", "evaluate_family", "run_benchmark", "summarise",
-           "render_results", "start_workers"]
+           "start_workers"]
 
 #: The families, in the book's order.
 FAMILY_NAMES = ("VAE", "GAN", "flow", "diffusion", "flow matching")
@@ -481,66 +480,15 @@ def summarise(rows: Sequence[dict]) -> list[dict]:
     return out
 
 
-def _pm(mean, std, digits: int) -> str:
-    """``mean`` over ``± std`` in one table cell (a line break keeps the columns narrow)."""
-    if isinstance(mean, str):
-        return mean
-    return f"{mean:.{digits}f}<br>±\u00a0{std:.{digits}f}"
-
-
-def render_results(summary: Sequence[dict], config: CapstoneConfig | None = None) -> str:
-    """The summary as a Markdown table, with the settings it was computed with in a caption line.
-
-    Example:
-        >>> s = [{"family": "GAN", "n_seeds": 2, "log_likelihood_kind": "none: no tractable density",
-        ...       **{f"{k}_{w}": ("none" if k == "log_likelihood" else 0.5) for k in _NUMERIC
-        ...          for w in ("mean", "std")}}]
-        >>> print(render_results(s).splitlines()[2][:40].replace("\u00a0", " "))  # no-break space
-        | GAN | 0.5000<br>± 0.5000 | 0.5000<br>±
-    """
-    c = _config(config)
-    if len(summary) == 0:
-        raise ValueError("summary: expected at least one row")
-    keys = ("family", "n_seeds", "log_likelihood_kind",
-            *(f"{k}_{w}" for k in _NUMERIC for w in ("mean", "std")))
-    for i, r in enumerate(summary):
-        lacking = [k for k in keys if not isinstance(r, dict) or k not in r]
-        if lacking:
-            raise ValueError(f"summary: row {i} lacks {lacking}")
-        bad = [k for k in keys[3:] if not isinstance(r[k], str) and not math.isfinite(r[k])]
-        if bad:
-            raise ValueError(f"summary: row {i} has non-finite {bad}")
-    head = ["family", "MMD²", "energy distance", "log-lik. (nats)", "modes (of 8)", "high quality",
-            "train (s)", "10k samples (s)"]
-    lines = ["| " + " | ".join(head) + " |", "|---|" + "--:|" * (len(head) - 1)]
-    for s in summary:
-        cells = [s["family"], _pm(s["mmd_mean"], s["mmd_std"], 4), _pm(s["energy_mean"], s["energy_std"], 4),
-                 _pm(s["log_likelihood_mean"], s["log_likelihood_std"], 2),
-                 _pm(s["modes_covered_mean"], s["modes_covered_std"], 1),
-                 _pm(s["high_quality_mean"], s["high_quality_std"], 2),
-                 _pm(s["train_seconds_mean"], s["train_seconds_std"], 1),
-                 _pm(s["sample_seconds_mean"], s["sample_seconds_std"], 3)]
-        lines.append("| " + " | ".join(cells) + " |")
-    kinds = "; ".join(f"{s['family']}, {s['log_likelihood_kind']}" for s in summary)
-    n = summary[0]["n_seeds"]
-    lines.append("")
-    lines.append(f"Mean ± standard deviation over {n} seeds; each family trained for {c.steps} "
-                 f"optimiser steps with batch size {c.batch_size} on {c.n_train} points; "
-                 f"scored with {c.n_eval} samples against {c.n_eval} of {c.n_test} held-out points "
-                 f"(log-likelihood on all of them). MMD² with a Gaussian kernel of bandwidth "
-                 f"{c.mmd_bandwidth}. The log-likelihood column: {kinds}.")
-    return "\n".join(lines)
-
-
 def config_dict(config: CapstoneConfig | None = None) -> dict:
     """The settings as a plain dict (for printing)."""
     return asdict(_config(config))
 
 
 # Names whose home moved, still resolved here on first use, so readers' code written against the
-# old paths keeps working: the widgets (presentation apart from the mathematics).
+# old paths keeps working: the widget and the results table (presentation apart from the mathematics).
 _HOMES = {
-    "views.capstone": ("SAMPLES_SLIDERS", "samples_view", "widget_specs"),
+    "views.capstone": ("SAMPLES_SLIDERS", "samples_view", "widget_specs", "render_results"),
 }
 
 

@@ -1235,10 +1235,10 @@ _ROW = {"family": "GAN", "mmd": 0.1, "energy": 0.0, "log_likelihood": "none", "l
 case("capstone.summarise", "shape", "rows", lambda: Cp.summarise([]))
 case("capstone.summarise", "nan", "rows", lambda: Cp.summarise([{**_ROW, "mmd": NAN}]))
 case("capstone.summarise", "range", "rows", lambda: Cp.summarise([{"family": "GAN"}]))
-case("capstone.render_results", "shape", "summary", lambda: Cp.render_results([]))
-case("capstone.render_results", "nan", "summary",
+case("views.capstone.render_results", "shape", "summary", lambda: Cp.render_results([]))
+case("views.capstone.render_results", "nan", "summary",
      lambda: Cp.render_results([{**Cp.summarise([_ROW])[0], "mmd_mean": NAN}]))
-case("capstone.render_results", "range", "summary", lambda: Cp.render_results([{"family": "GAN"}]))
+case("views.capstone.render_results", "range", "summary", lambda: Cp.render_results([{"family": "GAN"}]))
 _SAMPLES = {("VAE", 0): np.zeros((3, 2))}
 case("views.capstone.samples_view", "shape", "test",
      lambda: Vcapstone.samples_view("VAE", 0, samples=_SAMPLES, test=np.zeros((3, 3))))

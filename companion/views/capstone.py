@@ -1,12 +1,22 @@
-"""The capstone's widget: each family's samples from each seed."""
+"""The capstone's presentation: the results table, and the widget of each family's samples."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from ..capstone import FAMILY_NAMES, CapstoneConfig, draw_samples, ring_split, run_benchmark
+from ..capstone import (
+    _NUMERIC,
+    FAMILY_NAMES,
+    CapstoneConfig,
+    _config,
+    draw_samples,
+    ring_split,
+    run_benchmark,
+)
 from ..plotting import new_figure
 from ..validation import (
     ArrayLike,
@@ -17,7 +27,58 @@ from ..validation import (
 from ..widgets import WidgetSpec
 
 # What chapters use; the views and slider tables behind them are importable too.
-__all__ = ["widget_specs"]
+__all__ = ["widget_specs", "render_results"]
+
+
+def _pm(mean, std, digits: int) -> str:
+    """``mean`` over ``± std`` in one table cell (a line break keeps the columns narrow)."""
+    if isinstance(mean, str):
+        return mean
+    return f"{mean:.{digits}f}<br>±\u00a0{std:.{digits}f}"
+
+
+def render_results(summary: Sequence[dict], config: CapstoneConfig | None = None) -> str:
+    """The summary as a Markdown table, with the settings it was computed with in a caption line.
+
+    Example:
+        >>> s = [{"family": "GAN", "n_seeds": 2, "log_likelihood_kind": "none: no tractable density",
+        ...       **{f"{k}_{w}": ("none" if k == "log_likelihood" else 0.5) for k in _NUMERIC
+        ...          for w in ("mean", "std")}}]
+        >>> print(render_results(s).splitlines()[2][:40].replace("\u00a0", " "))  # no-break space
+        | GAN | 0.5000<br>± 0.5000 | 0.5000<br>±
+    """
+    c = _config(config)
+    if len(summary) == 0:
+        raise ValueError("summary: expected at least one row")
+    keys = ("family", "n_seeds", "log_likelihood_kind",
+            *(f"{k}_{w}" for k in _NUMERIC for w in ("mean", "std")))
+    for i, r in enumerate(summary):
+        lacking = [k for k in keys if not isinstance(r, dict) or k not in r]
+        if lacking:
+            raise ValueError(f"summary: row {i} lacks {lacking}")
+        bad = [k for k in keys[3:] if not isinstance(r[k], str) and not math.isfinite(r[k])]
+        if bad:
+            raise ValueError(f"summary: row {i} has non-finite {bad}")
+    head = ["family", "MMD²", "energy distance", "log-lik. (nats)", "modes (of 8)", "high quality",
+            "train (s)", "10k samples (s)"]
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "--:|" * (len(head) - 1)]
+    for s in summary:
+        cells = [s["family"], _pm(s["mmd_mean"], s["mmd_std"], 4), _pm(s["energy_mean"], s["energy_std"], 4),
+                 _pm(s["log_likelihood_mean"], s["log_likelihood_std"], 2),
+                 _pm(s["modes_covered_mean"], s["modes_covered_std"], 1),
+                 _pm(s["high_quality_mean"], s["high_quality_std"], 2),
+                 _pm(s["train_seconds_mean"], s["train_seconds_std"], 1),
+                 _pm(s["sample_seconds_mean"], s["sample_seconds_std"], 3)]
+        lines.append("| " + " | ".join(cells) + " |")
+    kinds = "; ".join(f"{s['family']}, {s['log_likelihood_kind']}" for s in summary)
+    n = summary[0]["n_seeds"]
+    lines.append("")
+    lines.append(f"Mean ± standard deviation over {n} seeds; each family trained for {c.steps} "
+                 f"optimiser steps with batch size {c.batch_size} on {c.n_train} points; "
+                 f"scored with {c.n_eval} samples against {c.n_eval} of {c.n_test} held-out points "
+                 f"(log-likelihood on all of them). MMD² with a Gaussian kernel of bandwidth "
+                 f"{c.mmd_bandwidth}. The log-likelihood column: {kinds}.")
+    return "\n".join(lines)
 
 #: Slider ranges for :func:`samples_view`.
 SAMPLES_SLIDERS: dict[str, tuple[Any, ...]] = {"family": ("options", list(FAMILY_NAMES), "flow"),
