@@ -30,12 +30,31 @@ def public_api() -> list[dict]:
             continue
         for name in getattr(module, "__all__", []):
             obj = getattr(module, name)
-            kind = "class" if isinstance(obj, type) else "function" if callable(obj) else "constant"
-            doc = (getattr(obj, "__doc__", None) or "").strip() if kind != "constant" else ""
+            kind = ("type alias" if getattr(obj, "__origin__", None) is not None
+                    else "class" if isinstance(obj, type) else "function" if callable(obj) else "constant")
+            doc = (_comment_doc(module, name) if kind == "type alias"
+                   else (getattr(obj, "__doc__", None) or "").strip() if kind != "constant" else "")
             paragraph = " ".join(line.strip() for line in doc.split("\n\n")[0].splitlines())
             rows.append({"module": mod_name, "name": name, "kind": kind,
                          "summary": doc.splitlines()[0] if doc else "", "paragraph": paragraph})
     return rows
+
+
+def _comment_doc(module, name: str) -> str:
+    """The ``#:`` comment lines just above ``name = ...`` in ``module``'s source (Sphinx's
+    convention for documenting a module-level name, such as a type alias)."""
+    import inspect
+
+    lines = inspect.getsource(module).splitlines()
+    for i, line in enumerate(lines):
+        if re.match(rf"{re.escape(name)}\s*(:[^=]*)?=", line):
+            doc: list[str] = []
+            for above in reversed(lines[:i]):
+                if not above.startswith("#:"):
+                    break
+                doc.insert(0, above[2:].strip())
+            return " ".join(doc)
+    return ""
 
 
 def chapter_usage(book_dir: str | Path) -> dict[str, list[str]]:

@@ -19,7 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .flows import Flow, InvertibleLayer
-from .validation import ArrayLike, check_array, check_choice, check_int, check_scalar, is_torch
+from .validation import Array, ArrayLike, check_array, check_choice, check_int, check_scalar, is_torch
 
 __all__ = [
     "made_masks",
@@ -324,7 +324,7 @@ def _check_levels(x: torch.Tensor, name: str, n_levels: int | None = None) -> No
                          f"[{float(x.min()):g}, {float(x.max()):g}]")
 
 
-def dequantize(x: ArrayLike, *, generator: torch.Generator | None = None) -> ArrayLike:
+def dequantize(x: ArrayLike, *, generator: torch.Generator | None = None) -> Array:
     r"""Uniform dequantisation of integer-valued data, :math:`y = x + u` with :math:`u \sim U[0, 1)^D`.
 
     The continuous data on which a density is trained in equation ``eq-dequant-bound``.
@@ -380,7 +380,7 @@ def dequantized_log_likelihood(log_prob: Callable[[torch.Tensor], torch.Tensor],
     return (lp * w).sum(dim=1)
 
 
-def bits_per_dim(log_prob: ArrayLike, dim: int, *, scale: float = 1.0) -> ArrayLike:
+def bits_per_dim(log_prob: ArrayLike, dim: int, *, scale: float = 1.0) -> Array | float:
     r"""Bits per dimension, equation ``eq-bpd``, from the log-density (nats) of the rescaled data.
 
     .. math:: \mathrm{bpd} = -\frac{\log p_Y(y) - D \log(\mathrm{scale})}{D \log 2}
@@ -427,7 +427,7 @@ def fit_pixel_categorical(x: ArrayLike, n_levels: int, *, smoothing: float = 1.0
     return torch.log(counts + smoothing) - math.log(xt.shape[0] + n_levels * smoothing)
 
 
-def _check_log_probs(log_probs: torch.Tensor) -> torch.Tensor:
+def _check_log_probs(log_probs: ArrayLike) -> torch.Tensor:
     log_probs = check_array(log_probs, "log_probs", ndim=2, finite=False)
     log_probs = _as_float_tensor(log_probs)[0]
     if bool(torch.isnan(log_probs).any()) or bool((log_probs == math.inf).any()):
@@ -445,7 +445,7 @@ def _as_columns(x: ArrayLike, log_probs: torch.Tensor) -> tuple[torch.Tensor, bo
     return xt, was_numpy
 
 
-def categorical_log_prob(x: ArrayLike, log_probs: ArrayLike) -> ArrayLike:
+def categorical_log_prob(x: ArrayLike, log_probs: ArrayLike) -> Array:
     r"""Log-probability of integer data under independent categoricals, equation ``eq-categorical``.
 
     .. math:: \log P(x) = \sum_d \log \pi_{d, x_d}
@@ -467,7 +467,7 @@ def categorical_log_prob(x: ArrayLike, log_probs: ArrayLike) -> ArrayLike:
 
 
 def gaussian_comb_log_prob(x: ArrayLike, log_probs: ArrayLike, sigma: float, *,
-                           offset: float = 0.0) -> ArrayLike:
+                           offset: float = 0.0) -> Array:
     r"""Log-density with a Gaussian spike at every level, equation ``eq-comb``.
 
     .. math:: p_\sigma(x) = \prod_d \sum_k \pi_{dk}\, \mathcal N(x_d; k + c, \sigma^2)

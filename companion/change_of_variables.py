@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import math  # noqa: F401 -- used by the doctests
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 import torch
 
 from .distributions import normal_log_prob
 from .validation import (
+    Array,
     ArrayLike,
     check_array,
     is_torch,
@@ -26,10 +28,10 @@ __all__ = ["log_prob_change_of_variables_1d", "standard_normal_log_prob",
 
 def log_prob_change_of_variables_1d(
     y: ArrayLike,
-    inverse: Callable[[ArrayLike], ArrayLike],
-    log_abs_dinverse: Callable[[ArrayLike], ArrayLike],
-    base_log_prob: Callable[[ArrayLike], ArrayLike],
-) -> ArrayLike:
+    inverse: Callable[[Array], Array],
+    log_abs_dinverse: Callable[[Array], Array],
+    base_log_prob: Callable[[Array], Array],
+) -> Array:
     r"""Log-density of :math:`Y = f(X)` for an invertible ``f``, equation ``eq-cov-1d``.
 
     .. math:: \log p_Y(y) = \log p_X\big(f^{-1}(y)\big) + \log\left|\frac{d f^{-1}}{dy}(y)\right|
@@ -83,7 +85,7 @@ def standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
     z = check_array(z, "z", ndim=2)
     if not is_torch(z):
         raise TypeError(f"z: expected a torch tensor, got {type(z).__name__}")
-    return normal_log_prob(z, z.new_zeros(()), z.new_ones(())).sum(dim=-1)
+    return cast(torch.Tensor, normal_log_prob(z, z.new_zeros(()), z.new_ones(()))).sum(dim=-1)
 
 
 def log_prob_change_of_variables(

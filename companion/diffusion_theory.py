@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from .validation import check_array, check_choice, check_int, check_same_shape, check_scalar
+from .validation import ArrayLike, check_array, check_choice, check_int, check_same_shape, check_scalar
 
 __all__ = [
     "vlb_weights",
@@ -377,7 +377,7 @@ def langevin_sample(score_fn: Callable[[torch.Tensor], torch.Tensor], x: torch.T
 
 @torch.no_grad()
 def annealed_langevin_sample(score_fn: Callable[[torch.Tensor, object], torch.Tensor], x: torch.Tensor,
-                             levels: Sequence, step_sizes: Sequence[float], n_steps: int,
+                             levels: Sequence, step_sizes: ArrayLike, n_steps: int,
                              generator: torch.Generator | None = None) -> torch.Tensor:
     r"""Annealed Langevin dynamics (Song & Ermon, 2019), equation ``eq-annealed-langevin``.
 

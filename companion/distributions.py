@@ -8,6 +8,7 @@ Every function accepts NumPy arrays or torch tensors and returns the same kind.
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 import torch
@@ -24,7 +25,9 @@ from .f_divergences import (  # noqa: F401 -- re-exported: their home is compani
 )
 from .utils import moved_names
 from .validation import (
+    Array,
     ArrayLike,
+    array_namespace,
     check_array,
     check_broadcast,
     check_int,
@@ -41,14 +44,14 @@ __all__ = ["mc_estimate", "normal_log_prob", "kl_normal", "kl_monte_carlo", "log
 LOG_2PI = math.log(2.0 * math.pi)
 
 
-def _check_axis(axis: int, x: ArrayLike, name: str) -> int:
+def _check_axis(axis: int, x: Array, name: str) -> int:
     """``axis`` as a valid axis of ``x`` (an error names ``axis``, or ``name`` if ``x`` is 0-d)."""
     if x.ndim == 0:
         raise ValueError(f"{name}: expected at least 1 dimension to reduce over, got a scalar")
     return check_int(axis, "axis", low=-x.ndim, high=x.ndim - 1)
 
 
-def mc_estimate(values: ArrayLike, axis: int = 0) -> tuple[ArrayLike, ArrayLike]:
+def mc_estimate(values: ArrayLike, axis: int = 0) -> tuple[Array, Array]:
     r"""Monte Carlo estimate of an expectation and its standard error, equation ``eq-mc``.
 
     .. math:: \hat\mu_n = \frac1n \sum_i f(x_i), \qquad \mathrm{se} = \hat\sigma_n / \sqrt n,
@@ -77,7 +80,7 @@ def mc_estimate(values: ArrayLike, axis: int = 0) -> tuple[ArrayLike, ArrayLike]
     return values.mean(axis=axis), values.std(axis=axis, ddof=1) / math.sqrt(n)
 
 
-def normal_log_prob(x: ArrayLike, mu: ArrayLike, var: ArrayLike) -> ArrayLike:
+def normal_log_prob(x: ArrayLike, mu: ArrayLike, var: ArrayLike) -> Array:
     r"""Log-density of a univariate Gaussian, elementwise (with broadcasting).
 
     .. math:: \log \mathcal N(x; \mu, \sigma^2) = -\tfrac12\left(\log 2\pi\sigma^2 + (x-\mu)^2/\sigma^2\right)
@@ -89,11 +92,11 @@ def normal_log_prob(x: ArrayLike, mu: ArrayLike, var: ArrayLike) -> ArrayLike:
     x, mu = check_array(x, "x"), check_array(mu, "mu")
     var = check_positive(var, "var")
     check_broadcast(x=x, mu=mu, var=var)
-    log = torch.log if is_torch(var) else np.log
-    return -0.5 * (LOG_2PI + log(var) + (x - mu) ** 2 / var)
+    xp = array_namespace(var)
+    return -0.5 * (LOG_2PI + xp.log(var) + (x - mu) ** 2 / var)
 
 
-def kl_normal(mu_q: ArrayLike, var_q: ArrayLike, mu_p: ArrayLike, var_p: ArrayLike) -> ArrayLike:
+def kl_normal(mu_q: ArrayLike, var_q: ArrayLike, mu_p: ArrayLike, var_p: ArrayLike) -> Array:
     r"""KL divergence between univariate Gaussians, elementwise, equation ``eq-kl-normal``.
 
     .. math::
@@ -113,11 +116,11 @@ def kl_normal(mu_q: ArrayLike, var_q: ArrayLike, mu_p: ArrayLike, var_p: ArrayLi
     mu_q, mu_p = check_array(mu_q, "mu_q"), check_array(mu_p, "mu_p")
     var_q, var_p = check_positive(var_q, "var_q"), check_positive(var_p, "var_p")
     check_broadcast(mu_q=mu_q, var_q=var_q, mu_p=mu_p, var_p=var_p)
-    log = torch.log if is_torch(var_q) else np.log
-    return 0.5 * (log(var_p) - log(var_q)) + (var_q + (mu_q - mu_p) ** 2) / (2.0 * var_p) - 0.5
+    xp = array_namespace(var_q)
+    return 0.5 * (xp.log(var_p) - xp.log(var_q)) + (var_q + (mu_q - mu_p) ** 2) / (2.0 * var_p) - 0.5
 
 
-def kl_monte_carlo(log_q: ArrayLike, log_p: ArrayLike) -> tuple[ArrayLike, ArrayLike]:
+def kl_monte_carlo(log_q: ArrayLike, log_p: ArrayLike) -> tuple[Array, Array]:
     r"""Monte Carlo estimate of :math:`\KL(q\|p) = \E_q[\log q(x) - \log p(x)]` with its standard error.
 
     Args:
@@ -135,7 +138,7 @@ def kl_monte_carlo(log_q: ArrayLike, log_p: ArrayLike) -> tuple[ArrayLike, Array
     return mc_estimate(log_q - log_p)
 
 
-def log_mean_exp(log_w: ArrayLike, axis: int = -1) -> ArrayLike:
+def log_mean_exp(log_w: ArrayLike, axis: int = -1) -> Array:
     r"""Numerically stable :math:`\log \frac1n \sum_i e^{\ell_i}` along ``axis``.
 
     Subtracting the maximum first keeps every exponent <= 0, so entries of
@@ -155,7 +158,7 @@ def log_mean_exp(log_w: ArrayLike, axis: int = -1) -> ArrayLike:
     return out
 
 
-def jensen_gap_log(log_w: ArrayLike, axis: int = -1) -> ArrayLike:
+def jensen_gap_log(log_w: ArrayLike, axis: int = -1) -> Array:
     r"""The Jensen gap of the logarithm, equation ``eq-jensen-log``.
 
     .. math:: \log \E[W] - \E[\log W] \;\ge\; 0,
@@ -174,7 +177,7 @@ def jensen_gap_log(log_w: ArrayLike, axis: int = -1) -> ArrayLike:
 
 
 # --------------------------------------------------------------------------- entropy
-def entropy_normal(var: ArrayLike) -> ArrayLike:
+def entropy_normal(var: ArrayLike) -> Array:
     r"""Differential entropy of a univariate Gaussian, elementwise, equation ``eq-entropy-normal``.
 
     .. math:: H\big(\mathcal N(\mu, \sigma^2)\big) = -\E[\log \mathcal N(X; \mu, \sigma^2)]
@@ -190,11 +193,11 @@ def entropy_normal(var: ArrayLike) -> ArrayLike:
         1.418939
     """
     var = check_positive(var, "var")
-    log = torch.log if is_torch(var) else np.log
-    return 0.5 * (LOG_2PI + 1.0 + log(var))
+    xp = array_namespace(var)
+    return 0.5 * (LOG_2PI + 1.0 + xp.log(var))
 
 
-def cross_entropy_normal(mu_p: ArrayLike, var_p: ArrayLike, mu_q: ArrayLike, var_q: ArrayLike) -> ArrayLike:
+def cross_entropy_normal(mu_p: ArrayLike, var_p: ArrayLike, mu_q: ArrayLike, var_q: ArrayLike) -> Array:
     r"""Cross-entropy of univariate Gaussians, ``q`` scored under ``p``, equation ``eq-cross-entropy-normal``.
 
     .. math::
@@ -217,11 +220,11 @@ def cross_entropy_normal(mu_p: ArrayLike, var_p: ArrayLike, mu_q: ArrayLike, var
     mu_p, mu_q = check_array(mu_p, "mu_p"), check_array(mu_q, "mu_q")
     var_p, var_q = check_positive(var_p, "var_p"), check_positive(var_q, "var_q")
     check_broadcast(mu_p=mu_p, var_p=var_p, mu_q=mu_q, var_q=var_q)
-    log = torch.log if is_torch(var_q) else np.log
-    return 0.5 * (LOG_2PI + log(var_q)) + (var_p + (mu_p - mu_q) ** 2) / (2.0 * var_q)
+    xp = array_namespace(var_q)
+    return 0.5 * (LOG_2PI + xp.log(var_q)) + (var_p + (mu_p - mu_q) ** 2) / (2.0 * var_q)
 
 
-def _check_mvn(mu: ArrayLike, cov: ArrayLike, mu_name: str, cov_name: str) -> None:
+def _check_mvn(mu: Array, cov: Array, mu_name: str, cov_name: str) -> None:
     """``mu``: (..., d); ``cov``: (..., d, d), symmetric positive definite (errors name the argument)."""
     if mu.ndim < 1:
         raise ValueError(f"{mu_name}: expected shape (..., d), got a scalar")
@@ -230,8 +233,9 @@ def _check_mvn(mu: ArrayLike, cov: ArrayLike, mu_name: str, cov_name: str) -> No
         raise ValueError(f"{cov_name}: expected shape (..., {d}, {d}) to match {mu_name}, "
                          f"got {tuple(cov.shape)}")
     asym = cov - (cov.transpose(-1, -2) if is_torch(cov) else np.swapaxes(cov, -1, -2))
-    scale = float(abs(cov).max()) if (cov.numel() if is_torch(cov) else cov.size) else 1.0
-    if float(abs(asym).max()) > 1e-10 * max(scale, 1.0):
+    xp = array_namespace(cov)
+    scale = float(xp.abs(cov).max()) if (cov.numel() if is_torch(cov) else cov.size) else 1.0
+    if float(xp.abs(asym).max()) > 1e-10 * max(scale, 1.0):
         raise ValueError(f"{cov_name}: expected a symmetric matrix")
     try:
         torch.linalg.cholesky(cov) if is_torch(cov) else np.linalg.cholesky(cov)
@@ -239,7 +243,7 @@ def _check_mvn(mu: ArrayLike, cov: ArrayLike, mu_name: str, cov_name: str) -> No
         raise ValueError(f"{cov_name}: expected a positive-definite matrix") from None
 
 
-def kl_mvn(mu_q: ArrayLike, cov_q: ArrayLike, mu_p: ArrayLike, cov_p: ArrayLike) -> ArrayLike:
+def kl_mvn(mu_q: ArrayLike, cov_q: ArrayLike, mu_p: ArrayLike, cov_p: ArrayLike) -> Array:
     r"""KL divergence between multivariate Gaussians with full covariances, equation ``eq-kl-mvn``.
 
     .. math::
@@ -279,7 +283,7 @@ def kl_mvn(mu_q: ArrayLike, cov_q: ArrayLike, mu_p: ArrayLike, cov_p: ArrayLike)
 # --------------------------------------------------------------------------- importance sampling
 def importance_sampling_estimate(
     f_values: ArrayLike, log_w: ArrayLike, axis: int = 0
-) -> tuple[ArrayLike, ArrayLike]:
+) -> tuple[Array, Array]:
     r"""Importance sampling estimate of :math:`\E_p[f(X)]` from draws of ``q``, equation ``eq-is``.
 
     .. math:: \hat\mu_\text{IS} = \frac1n \sum_i w_i f(x_i), \qquad w_i = \frac{p(x_i)}{q(x_i)},
@@ -302,13 +306,13 @@ def importance_sampling_estimate(
     """
     f_values, log_w = check_array(f_values, "f_values"), check_array(log_w, "log_w")
     check_same_shape(f_values=f_values, log_w=log_w)
-    exp = torch.exp if is_torch(log_w) else np.exp
-    return mc_estimate(exp(log_w) * f_values, axis=axis)
+    xp = array_namespace(log_w)
+    return mc_estimate(xp.exp(log_w) * f_values, axis=axis)
 
 
 def self_normalised_estimate(
     f_values: ArrayLike, log_w: ArrayLike, axis: int = 0
-) -> tuple[ArrayLike, ArrayLike]:
+) -> tuple[Array, Array]:
     r"""Self-normalised importance sampling estimate of :math:`\E_p[f(X)]`, equation ``eq-snis``.
 
     .. math::
@@ -341,6 +345,7 @@ def self_normalised_estimate(
                          f"got {log_w.shape[axis]}")
     if is_torch(log_w):
         w_bar = torch.softmax(log_w, dim=axis)
+        f_values = cast(torch.Tensor, f_values)   # the same kind as log_w
         est = (w_bar * f_values).sum(dim=axis)
         se = ((w_bar * (f_values - est.unsqueeze(axis))) ** 2).sum(dim=axis).sqrt()
         return est, se
@@ -351,7 +356,7 @@ def self_normalised_estimate(
     return est, se
 
 
-def effective_sample_size(log_w: ArrayLike, axis: int = 0) -> ArrayLike:
+def effective_sample_size(log_w: ArrayLike, axis: int = 0) -> Array:
     r"""Kish's effective sample size of importance weights, equation ``eq-ess``.
 
     .. math:: n_\text{eff} = \frac{\big(\sum_i w_i\big)^2}{\sum_i w_i^2} \in [1, n],
@@ -373,7 +378,7 @@ def effective_sample_size(log_w: ArrayLike, axis: int = 0) -> ArrayLike:
 
 
 # --------------------------------------------------------------------------- the score-function identity
-def normal_param_score(x: ArrayLike, mu: ArrayLike, var: ArrayLike) -> tuple[ArrayLike, ArrayLike]:
+def normal_param_score(x: ArrayLike, mu: ArrayLike, var: ArrayLike) -> tuple[Array, Array]:
     r"""The score of a Gaussian with respect to its parameters, equation ``eq-score-normal``.
 
     .. math::

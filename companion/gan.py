@@ -16,6 +16,7 @@ discriminator, the value and the JS divergence on a grid, and the Dirac GAN live
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import torch
@@ -35,6 +36,7 @@ from .gan_theory import (  # noqa: F401 -- re-exported: their home is companion.
 )
 from .utils import moved_names
 from .validation import (
+    Array,
     ArrayLike,
     check_array,
     check_choice,
@@ -53,24 +55,24 @@ GENERATOR_LOSSES = ("non_saturating", "saturating")
 # --------------------------------------------------------------------------- losses
 
 
-def _softplus(x: ArrayLike) -> ArrayLike:
+def _softplus(x: ArrayLike) -> Array:
     # torch's default threshold (20) switches to softplus(x) = x, a relative error of
     # exp(-20) ~ 2e-9 in the gradient; at 40 the switch is exact in float64.
     return F.softplus(x, threshold=40.0) if is_torch(x) else np.logaddexp(0.0, x)
 
 
-def _sigmoid(x: ArrayLike) -> ArrayLike:
+def _sigmoid(x: Array) -> Array:
     if is_torch(x):
         return torch.sigmoid(x)
     return np.exp(-np.logaddexp(0.0, -x))
 
 
-def _logits(x: ArrayLike, name: str) -> ArrayLike:
+def _logits(x: ArrayLike, name: str) -> Array:
     x = check_array(x, name, ndim=(0, 1))
     return x if is_torch(x) or isinstance(x, np.ndarray) else np.asarray(x, dtype=np.float64)
 
 
-def discriminator_loss(real_logits: ArrayLike, fake_logits: ArrayLike) -> ArrayLike:
+def discriminator_loss(real_logits: ArrayLike, fake_logits: ArrayLike) -> Array:
     r"""The discriminator's loss, the negated value function, equation ``eq-gan-value``.
 
     .. math::
@@ -96,7 +98,7 @@ def discriminator_loss(real_logits: ArrayLike, fake_logits: ArrayLike) -> ArrayL
     return _softplus(-real_logits).mean() + _softplus(fake_logits).mean()
 
 
-def generator_loss(fake_logits: ArrayLike, kind: str = "non_saturating") -> ArrayLike:
+def generator_loss(fake_logits: ArrayLike, kind: str = "non_saturating") -> Array:
     r"""The generator's loss, equations ``eq-gen-saturating`` and ``eq-gen-non-saturating``.
 
     .. math::
@@ -126,7 +128,7 @@ def generator_loss(fake_logits: ArrayLike, kind: str = "non_saturating") -> Arra
     return _softplus(-fake_logits).mean()
 
 
-def generator_loss_grad(fake_logits: ArrayLike, kind: str = "non_saturating") -> ArrayLike:
+def generator_loss_grad(fake_logits: ArrayLike, kind: str = "non_saturating") -> Array:
     r"""Derivative of one sample's generator loss with respect to its logit, equation ``eq-gen-grads``.
 
     .. math::
@@ -158,7 +160,7 @@ def generator_loss_grad(fake_logits: ArrayLike, kind: str = "non_saturating") ->
 # --------------------------------------------------------------------------- Wasserstein GAN
 
 
-def wasserstein_critic_loss(real_scores: ArrayLike, fake_scores: ArrayLike) -> ArrayLike:
+def wasserstein_critic_loss(real_scores: ArrayLike, fake_scores: ArrayLike) -> Array:
     r"""The WGAN critic's loss, the negated Kantorovich-Rubinstein objective, equation ``eq-wgan``.
 
     .. math::
@@ -471,16 +473,16 @@ def train_gan(
             with torch.no_grad():
                 fake = G(noise())
             if loss == "wgan_gp":
-                d_loss = (wasserstein_critic_loss(D(real), D(fake))
-                          + gradient_penalty(D, real, fake, generator=gen))
+                d_loss = cast(torch.Tensor, wasserstein_critic_loss(D(real), D(fake))
+                              + gradient_penalty(D, real, fake, generator=gen))
             else:
-                d_loss = discriminator_loss(D(real), D(fake))
+                d_loss = cast(torch.Tensor, discriminator_loss(D(real), D(fake)))
             opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             opt_d.step()
         for _ in range(g_steps):
             scores = D(G(noise()))
-            g_loss = -scores.mean() if loss == "wgan_gp" else generator_loss(scores, loss)
+            g_loss = cast(torch.Tensor, -scores.mean() if loss == "wgan_gp" else generator_loss(scores, loss))
             opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
             opt_g.step()

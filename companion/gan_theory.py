@@ -26,6 +26,7 @@ import torch
 
 from .utils import moved_names
 from .validation import (
+    Array,
     ArrayLike,
     check_array,
     check_choice,
@@ -47,16 +48,16 @@ DIRAC_METHODS = ("simultaneous", "alternating")
 # --------------------------------------------------------------------------- the non-saturating objective
 
 
-def _xlogy(a: ArrayLike, b: ArrayLike) -> ArrayLike:
+def _xlogy(a: Array, b: Array) -> Array:
     """``a log b`` with ``0 log b = 0`` (NumPy or torch, differentiable in torch)."""
-    if is_torch(a):
+    if is_torch(a) and is_torch(b):
         return torch.xlogy(a, b)
     from scipy.special import xlogy
 
     return xlogy(a, b)
 
 
-def _grid_density(p: ArrayLike, name: str, dx: float, tol: float) -> ArrayLike:
+def _grid_density(p: ArrayLike, name: str, dx: float, tol: float) -> Array:
     p = check_array(p, name, ndim=1)
     if not is_torch(p):
         p = np.asarray(p, dtype=np.float64)
@@ -69,7 +70,7 @@ def _grid_density(p: ArrayLike, name: str, dx: float, tol: float) -> ArrayLike:
 
 def nonsaturating_objective_at_optimum(
     p_data: ArrayLike, p_g: ArrayLike, dx: float, tol: float = 1e-3
-) -> ArrayLike:
+) -> torch.Tensor | float:
     r"""The objective the non-saturating generator descends at :math:`D^*`, equation ``eq-ns-objective``.
 
     .. math::

@@ -8,6 +8,7 @@ Both are unbiased; the chapter measures their variances.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import torch
 
@@ -20,7 +21,7 @@ from .validation import (
 __all__ = ["reparam_gradient", "score_function_gradient"]
 
 
-def _check_gradient_args(f, mu, log_var, eps):
+def _check_gradient_args(f, mu, log_var, eps) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     if not callable(f):
         raise TypeError(f"f: expected a callable, got {type(f).__name__}")
     mu = _as_tensor(mu, "mu", ndim=1)
@@ -60,7 +61,7 @@ def reparam_gradient(
         [2.0, 4.0]
     """
     mu_b, log_var_b, eps = _check_gradient_args(f, mu, log_var, eps)
-    z = reparameterize(mu_b, log_var_b, eps.to(mu_b.dtype))
+    z = cast(torch.Tensor, reparameterize(mu_b, log_var_b, eps.to(mu_b.dtype)))
     return torch.autograd.grad(f(z).sum(), [mu_b, log_var_b])
 
 
@@ -87,7 +88,7 @@ def score_function_gradient(
         [0.0, 4.0]
     """
     mu_b, log_var_b, eps = _check_gradient_args(f, mu, log_var, eps)
-    z = reparameterize(mu_b, log_var_b, eps.to(mu_b.dtype)).detach()
+    z = cast(torch.Tensor, reparameterize(mu_b, log_var_b, eps.to(mu_b.dtype))).detach()
     with torch.no_grad():
         values = f(z)  # (n,)
     log_q = diag_normal_log_prob(z, mu_b, log_var_b)  # (n,)

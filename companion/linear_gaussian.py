@@ -9,6 +9,7 @@ be checked against exact values.
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 import torch
@@ -90,7 +91,7 @@ class LinearGaussianModel:
         z = _as_tensor(z, "z", ndim=3)
         mean = z @ self.W.T + self.b  # (n, batch, D)
         log_var = torch.full_like(mean, 2.0 * math.log(self.sigma))
-        return diag_normal_log_prob(x, mean, log_var)
+        return cast(torch.Tensor, diag_normal_log_prob(x, mean, log_var))
 
     def expected_log_likelihood(self, x: ArrayLike, mu: ArrayLike, log_var: ArrayLike) -> torch.Tensor:
         r"""Exact :math:`\E_{q}[\log p(x\mid z)]` for diagonal :math:`q = \mathcal N(\mu, \sigma_q^2)`.
@@ -117,8 +118,9 @@ class LinearGaussianModel:
         """
         beta = check_scalar(beta, "beta", low=0.0)
         ell = self.expected_log_likelihood(x, mu, log_var)
-        return ell - beta * kl_normal_std(_as_tensor(mu, "mu").to(torch.float64),
-                                          _as_tensor(log_var, "log_var").to(torch.float64))
+        kl = kl_normal_std(_as_tensor(mu, "mu").to(torch.float64),
+                           _as_tensor(log_var, "log_var").to(torch.float64))
+        return ell - beta * cast(torch.Tensor, kl)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Draw ``(x, z)`` from the joint, shapes ``(n, D)`` and ``(n, d)``."""

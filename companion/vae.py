@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import numpy as np
 import torch
@@ -41,7 +42,9 @@ from .distributions import LOG_2PI
 from .training import fit
 from .utils import moved_names
 from .validation import (
+    Array,
     ArrayLike,
+    array_namespace,
     check_array,
     check_broadcast,
     check_choice,
@@ -63,7 +66,7 @@ LogLikelihood = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 # ----------------------------------------------------------------------------------------------
 
 
-def kl_normal_std(mu: ArrayLike, log_var: ArrayLike) -> ArrayLike:
+def kl_normal_std(mu: ArrayLike, log_var: ArrayLike) -> Array:
     r"""KL from a diagonal Gaussian to the standard normal, summed over the last axis.
 
     Equation ``eq-kl-std``:
@@ -96,11 +99,11 @@ def kl_normal_std(mu: ArrayLike, log_var: ArrayLike) -> ArrayLike:
     check_same_shape(mu=mu, log_var=log_var)
     if is_torch(mu) != is_torch(log_var):
         raise TypeError("mu and log_var: expected both NumPy arrays or both torch tensors")
-    exp = torch.exp if is_torch(mu) else np.exp
-    return 0.5 * (mu**2 + exp(log_var) - 1.0 - log_var).sum(-1)  # = -1/2 sum(1 + log_var - mu^2 - var)
+    xp = array_namespace(mu)
+    return 0.5 * (mu**2 + xp.exp(log_var) - 1.0 - log_var).sum(-1)  # = -1/2 sum(1 + log_var - mu^2 - var)
 
 
-def diag_normal_log_prob(x: ArrayLike, mu: ArrayLike, log_var: ArrayLike) -> ArrayLike:
+def diag_normal_log_prob(x: ArrayLike, mu: ArrayLike, log_var: ArrayLike) -> Array:
     r"""Log-density of a diagonal Gaussian, summed over the last axis (with broadcasting).
 
     .. math:: \log \mathcal N(x; \mu, \operatorname{diag}\sigma^2)
@@ -117,17 +120,17 @@ def diag_normal_log_prob(x: ArrayLike, mu: ArrayLike, log_var: ArrayLike) -> Arr
     mu = check_array(mu, "mu")
     log_var = check_array(log_var, "log_var")
     check_broadcast(x=x, mu=mu, log_var=log_var)
-    exp = torch.exp if is_torch(log_var) else np.exp
+    xp = array_namespace(log_var)
     sq = (x - mu) ** 2
     with np.errstate(over="ignore", invalid="ignore"):
-        term = sq * exp(-log_var)
+        term = sq * xp.exp(-log_var)
     if bool((torch.isnan(term) if is_torch(term) else np.isnan(term)).any()):
         # 0 * inf where exp(-log_var) overflows at x = mu: the term is 0 for any log_var
         term = torch.where(sq == 0, 0.0, term) if is_torch(term) else np.where(sq == 0, 0.0, term)
     return -0.5 * (LOG_2PI + log_var + term).sum(-1)
 
 
-def bernoulli_log_prob(x: ArrayLike, logits: ArrayLike) -> ArrayLike:
+def bernoulli_log_prob(x: ArrayLike, logits: ArrayLike) -> Array:
     r"""Bernoulli log-likelihood from logits, summed over the last axis.
 
     .. math:: \log p(x \mid \ell) = \sum_j x_j \ell_j - \operatorname{softplus}(\ell_j),
@@ -153,7 +156,7 @@ def reparameterize(
     eps: ArrayLike | None = None,
     *,
     generator: torch.Generator | np.random.Generator | None = None,
-) -> ArrayLike:
+) -> Array:
     r"""Draw :math:`z \sim \mathcal N(\mu, \operatorname{diag}\sigma^2)` as a function of the parameters.
 
     Equation ``eq-reparam``: :math:`z = \mu + \sigma \odot \epsilon`, :math:`\epsilon \sim \mathcal N(0, I)`,
@@ -184,8 +187,8 @@ def reparameterize(
         raise ValueError(
             f"eps: expected shape (*sample_shape, {', '.join(map(str, mu.shape))}), got {tuple(eps.shape)}"
         )
-    exp = torch.exp if is_torch(log_var) else np.exp
-    return mu + exp(0.5 * log_var) * eps
+    xp = array_namespace(log_var)
+    return mu + xp.exp(0.5 * log_var) * eps
 
 
 def _as_tensor(x: ArrayLike, name: str, **kwargs) -> torch.Tensor:
@@ -211,7 +214,7 @@ def _latent_draws(
         if tuple(eps.shape) != (n, *mu.shape):
             raise ValueError(f"eps: expected shape ({n}, {mu.shape[0]}, {mu.shape[1]}) for {n_name} = {n},"
                              f" got {tuple(eps.shape)}")
-    z = reparameterize(mu, log_var, eps)  # (n, batch, latent_dim)
+    z = cast(torch.Tensor, reparameterize(mu, log_var, eps))  # (n, batch, latent_dim)
     return x, mu, log_var, z
 
 
@@ -279,7 +282,7 @@ def elbo(
     x, mu, log_var, z = _latent_draws(x, mu, log_var, n_samples, eps, generator, "n_samples")
     ll = _call_log_likelihood(log_likelihood, x, z)  # (n_samples, batch)
     if analytic_kl:
-        return ll.mean(0) - beta * kl_normal_std(mu, log_var)
+        return ll.mean(0) - beta * cast(torch.Tensor, kl_normal_std(mu, log_var))
     log_pz = diag_normal_log_prob(z, torch.zeros_like(mu), torch.zeros_like(log_var))
     log_qz = diag_normal_log_prob(z, mu, log_var)
     return (ll + beta * (log_pz - log_qz)).mean(0)
@@ -326,7 +329,7 @@ def iwae_bound(
     ll = _call_log_likelihood(log_likelihood, x, z)  # (k, batch)
     log_pz = diag_normal_log_prob(z, torch.zeros_like(mu), torch.zeros_like(log_var))
     log_qz = diag_normal_log_prob(z, mu, log_var)
-    log_w = ll + log_pz - log_qz  # (k, batch): log importance weights
+    log_w = cast(torch.Tensor, ll + log_pz - log_qz)  # (k, batch): log importance weights
     return torch.logsumexp(log_w, dim=0) - math.log(k)
 
 
@@ -412,8 +415,8 @@ class VAE(nn.Module):
         r""":math:`\log p_\theta(x \mid z)`; ``z: (n, batch, d)`` gives ``(n, batch)``."""
         out = self.decode(z)
         if self.likelihood == "bernoulli":
-            return bernoulli_log_prob(x, out)
-        return diag_normal_log_prob(x, out, self.obs_log_var)
+            return cast(torch.Tensor, bernoulli_log_prob(x, out))
+        return cast(torch.Tensor, diag_normal_log_prob(x, out, self.obs_log_var))
 
     def elbo(self, x: torch.Tensor, n_samples: int = 1, beta: float = 1.0,
              generator: torch.Generator | None = None) -> torch.Tensor:
@@ -490,7 +493,8 @@ def train_vae(
         x = data[idx]
         mu, log_var = model.encode(x)
         value = elbo(x, mu, log_var, model.log_likelihood, n_samples=n_samples, beta=beta, generator=gen)
-        return -value.mean(), {"rate": kl_normal_std(mu, log_var).detach().mean().item()}
+        rate = cast(torch.Tensor, kl_normal_std(mu, log_var)).detach().mean().item()
+        return -value.mean(), {"rate": rate}
 
     def validate(step: int, gen: torch.Generator, history: dict[str, list]) -> None:
         if val_data is not None and (step % eval_every == 0 or step == steps):

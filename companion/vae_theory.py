@@ -19,6 +19,7 @@ the models and their training), in the same notation (``mu``, ``log_var``: ``(ba
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 import torch
@@ -35,7 +36,16 @@ from .vae import (
     kl_normal_std,
     reparameterize,
 )
-from .validation import ArrayLike, check_array, check_int, check_same_shape, check_scalar, is_torch
+from .validation import (
+    Array,
+    ArrayLike,
+    array_namespace,
+    check_array,
+    check_int,
+    check_same_shape,
+    check_scalar,
+    is_torch,
+)
 
 #: How many (point, component) pairs :func:`aggregate_posterior_log_prob` evaluates at once.
 _PAIRS_PER_CHUNK = 2**22
@@ -321,10 +331,12 @@ def elbo_surgery(
     rate = float(kl_normal_std(mu, log_var).mean())
     eps_info = torch.randn(n_samples, *mu.shape, generator=generator, dtype=torch.float64)
     z_info = reparameterize(mu, log_var, eps_info)  # (n_samples, N, d): draws from each q(z | x_n)
-    info = diag_normal_log_prob(z_info, mu, log_var) - aggregate_posterior_log_prob(z_info, mu, log_var)
+    info = cast(torch.Tensor, diag_normal_log_prob(z_info, mu, log_var)
+                - aggregate_posterior_log_prob(z_info, mu, log_var))
     eps_marg = torch.randn(n_samples, *mu.shape, generator=generator, dtype=torch.float64)
     z_marg = reparameterize(mu, log_var, eps_marg)  # an independent stratified sample of q(z)
-    marg = aggregate_posterior_log_prob(z_marg, mu, log_var) - diag_normal_log_prob(z_marg, zero, zero)
+    marg = cast(torch.Tensor, aggregate_posterior_log_prob(z_marg, mu, log_var)
+                - diag_normal_log_prob(z_marg, zero, zero))
     (i_est, i_se), (k_est, k_se) = _stratified(info), _stratified(marg)
     return {"rate": rate, "mutual_information": i_est, "mutual_information_se": i_se,
             "marginal_kl": k_est, "marginal_kl_se": k_se, "log_n": math.log(mu.shape[0])}
@@ -333,7 +345,7 @@ def elbo_surgery(
 # --------------------------------------------------------------------------- posterior collapse: remedies
 
 
-def rate_per_unit(mu: ArrayLike, log_var: ArrayLike) -> ArrayLike:
+def rate_per_unit(mu: ArrayLike, log_var: ArrayLike) -> Array:
     r"""The rate of each latent unit: its KL to the prior ``eq-kl-std``, averaged over the batch.
 
     .. math:: \overline{\KL}_j = \frac1B \sum_{b=1}^B
@@ -356,8 +368,8 @@ def rate_per_unit(mu: ArrayLike, log_var: ArrayLike) -> ArrayLike:
     check_same_shape(mu=mu, log_var=log_var)
     if is_torch(mu) != is_torch(log_var):
         raise TypeError("mu and log_var: expected both NumPy arrays or both torch tensors")
-    exp = torch.exp if is_torch(mu) else np.exp
-    return (0.5 * (mu**2 + exp(log_var) - 1.0 - log_var)).mean(0)
+    xp = array_namespace(mu)
+    return (0.5 * (mu**2 + xp.exp(log_var) - 1.0 - log_var)).mean(0)
 
 
 def kl_warmup(step: int, warmup_steps: int) -> float:
@@ -387,7 +399,7 @@ def kl_warmup(step: int, warmup_steps: int) -> float:
     return min(1.0, step / warmup_steps)
 
 
-def free_bits_kl(mu: ArrayLike, log_var: ArrayLike, free_bits: float) -> ArrayLike:
+def free_bits_kl(mu: ArrayLike, log_var: ArrayLike, free_bits: float) -> Array | float:
     r"""The KL term under free bits: each unit's batch rate floored at ``free_bits`` (``eq-free-bits``).
 
     .. math:: \sum_{j=1}^d \max\big(\lambda, \overline{\KL}_j\big),
@@ -478,9 +490,9 @@ def train_vae_remedied(
         x = data[idx]
         mu, log_var = model.encode(x)
         eps = torch.randn((1, *mu.shape), generator=gen, dtype=mu.dtype, device=mu.device)
-        reconstruction = model.log_likelihood(x, reparameterize(mu, log_var, eps)).mean()
+        reconstruction = model.log_likelihood(x, cast(torch.Tensor, reparameterize(mu, log_var, eps))).mean()
         weight = kl_warmup(step, warmup_steps)
-        loss = weight * free_bits_kl(mu, log_var, free_bits) - reconstruction
+        loss = cast(torch.Tensor, weight * free_bits_kl(mu, log_var, free_bits) - reconstruction)
         return loss, {"reconstruction": reconstruction.item(), "kl_weight": weight,
                       "rate_per_unit": rate_per_unit(mu.detach(), log_var.detach()).tolist()}
 

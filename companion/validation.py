@@ -25,12 +25,14 @@ import math
 import numbers
 import sys
 from collections.abc import Sequence
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Union, overload
 
 import numpy as np
 
 __all__ = [
     "ArrayLike",
+    "Array",
     "check_array",
     "check_positive",
     "check_in_range",
@@ -42,7 +44,16 @@ __all__ = [
     "is_torch",
 ]
 
-ArrayLike = Any  # numpy.ndarray | torch.Tensor | float | list of floats
+if TYPE_CHECKING:  # torch is imported by the modules that use it, not by this one
+    import torch
+    from typing_extensions import TypeIs
+
+#: What public functions accept where they take numbers: a NumPy array, a torch tensor, a Python
+#: number or a (nested) list of numbers.
+ArrayLike = Union[np.ndarray, "torch.Tensor", float, Sequence[float], Sequence[Sequence[float]]]
+#: What the checks return and the functions compute with: an array of the kind given (a tensor
+#: stays a tensor; numbers and lists become float64 NumPy arrays).
+Array = Union[np.ndarray, "torch.Tensor"]
 
 #: Public functions check their arguments once, at the boundary; the loops inside them (a
 #: sampler's steps) check nothing again. Set this to ``True`` to have them run every check of
@@ -77,7 +88,20 @@ def has_hooks(module: Any) -> bool:
     return bool(own) or shared
 
 
-def is_torch(x: Any) -> bool:
+def array_namespace(x: Array) -> ModuleType:
+    """The module whose functions work on ``x``: ``torch`` for a tensor, ``numpy`` otherwise.
+
+    The Array API's idiom: ``xp = array_namespace(var); xp.log(var)`` computes with the kind of
+    array it was given.
+
+    Example:
+        >>> array_namespace(np.ones(2)).__name__
+        'numpy'
+    """
+    return sys.modules["torch"] if is_torch(x) else np
+
+
+def is_torch(x: object) -> TypeIs[torch.Tensor]:
     """Whether ``x`` is a torch tensor (asked without importing torch: where no module has imported
     it, nothing can be a tensor, so these checks never load it themselves)."""
     torch = sys.modules.get("torch")
@@ -88,6 +112,20 @@ def _to_float(x: Any) -> float:
     return float(x.detach().cpu().item()) if is_torch(x) else float(x)
 
 
+@overload
+def check_array(x: torch.Tensor, name: str, *, ndim: int | Sequence[int] | None = None,
+                shape: Sequence[int | None] | None = None, finite: bool = True,
+                allow_empty: bool = False) -> torch.Tensor: ...
+@overload
+def check_array(x: np.ndarray | float | Sequence[float] | Sequence[Sequence[float]], name: str, *,
+                ndim: int | Sequence[int] | None = None, shape: Sequence[int | None] | None = None,
+                finite: bool = True, allow_empty: bool = False) -> np.ndarray: ...
+@overload
+def check_array(x: ArrayLike, name: str, *, ndim: int | Sequence[int] | None = None,
+                shape: Sequence[int | None] | None = None, finite: bool = True,
+                allow_empty: bool = False) -> Array: ...
+
+
 def check_array(
     x: ArrayLike,
     name: str,
@@ -96,7 +134,7 @@ def check_array(
     shape: Sequence[int | None] | None = None,
     finite: bool = True,
     allow_empty: bool = False,
-) -> ArrayLike:
+) -> Array:
     """Check that ``x`` is a numeric array and return it.
 
     Args:
@@ -156,7 +194,16 @@ def check_array(
     return x
 
 
-def check_positive(x: ArrayLike, name: str, *, strict: bool = True) -> ArrayLike:
+@overload
+def check_positive(x: torch.Tensor, name: str, *, strict: bool = True) -> torch.Tensor: ...
+@overload
+def check_positive(x: np.ndarray | float | Sequence[float], name: str, *,
+                   strict: bool = True) -> np.ndarray: ...
+@overload
+def check_positive(x: ArrayLike, name: str, *, strict: bool = True) -> Array: ...
+
+
+def check_positive(x: ArrayLike, name: str, *, strict: bool = True) -> Array:
     """Check that every entry of ``x`` is finite and > 0 (``>= 0`` if not ``strict``)."""
     x = check_array(x, name)
     low = _to_float(x.min())
@@ -166,6 +213,17 @@ def check_positive(x: ArrayLike, name: str, *, strict: bool = True) -> ArrayLike
     return x
 
 
+@overload
+def check_in_range(x: torch.Tensor, name: str, low: float, high: float, *,
+                   closed: tuple[bool, bool] = (True, True)) -> torch.Tensor: ...
+@overload
+def check_in_range(x: np.ndarray | float | Sequence[float], name: str, low: float, high: float, *,
+                   closed: tuple[bool, bool] = (True, True)) -> np.ndarray: ...
+@overload
+def check_in_range(x: ArrayLike, name: str, low: float, high: float, *,
+                   closed: tuple[bool, bool] = (True, True)) -> Array: ...
+
+
 def check_in_range(
     x: ArrayLike,
     name: str,
@@ -173,7 +231,7 @@ def check_in_range(
     high: float,
     *,
     closed: tuple[bool, bool] = (True, True),
-) -> ArrayLike:
+) -> Array:
     """Check that every entry of ``x`` lies in the interval from ``low`` to ``high``.
 
     ``closed`` says whether each end is included: ``(False, False)`` is the open

@@ -1700,7 +1700,7 @@ def _public_callables() -> dict[str, object]:
         module = _module(mod_name)
         for name in module.__all__:
             obj = getattr(module, name)
-            if callable(obj) and not isinstance(obj, type(math)) and name != "ArrayLike":
+            if callable(obj) and not isinstance(obj, type(math)) and name not in ("ArrayLike", "Array"):
                 out[f"{mod_name}.{name}"] = obj
     return out
 
