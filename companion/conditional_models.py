@@ -13,6 +13,7 @@ from torch import nn
 
 from .diffusion import q_sample, timestep_embedding
 from .labelled_mixture import _check_labels
+from .networks import mlp
 from .schedules import _check_t
 from .training import fit
 from .validation import check_array, check_in_range, check_int, check_scalar
@@ -52,12 +53,7 @@ class ConditionalDenoiser(nn.Module):
         hidden = check_int(hidden, "hidden", low=1)
         emb = check_int(emb, "emb", low=1)
         self.label_emb = nn.Embedding(self.n_classes + 1, emb)
-        self.net = nn.Sequential(
-            nn.Linear(dim + 16 + emb, hidden), nn.SiLU(),
-            nn.Linear(hidden, hidden), nn.SiLU(),
-            nn.Linear(hidden, hidden), nn.SiLU(),
-            nn.Linear(hidden, dim),
-        )
+        self.net = mlp([dim + 16 + emb, hidden, hidden, hidden, dim])
 
     def forward(self, x: torch.Tensor, t: torch.Tensor | int, labels: torch.Tensor) -> torch.Tensor:
         """``x``: (batch, dim); ``t``: int or (batch,) array indices; ``labels``: (batch,) in ``[0, K]``."""
@@ -152,11 +148,7 @@ class NoisyClassifier(nn.Module):
         self.T = check_int(T, "T", low=1)
         self.dim = check_int(dim, "dim", low=1)
         hidden = check_int(hidden, "hidden", low=1)
-        self.net = nn.Sequential(
-            nn.Linear(dim + 16, hidden), nn.SiLU(),
-            nn.Linear(hidden, hidden), nn.SiLU(),
-            nn.Linear(hidden, self.n_classes),
-        )
+        self.net = mlp([dim + 16, hidden, hidden, self.n_classes])
 
     def forward(self, x: torch.Tensor, t: torch.Tensor | int) -> torch.Tensor:
         """Log-probabilities of every class, shape ``(batch, K)``."""

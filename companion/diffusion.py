@@ -34,6 +34,7 @@ from .mixtures import (  # noqa: F401 -- re-exported: their home is companion.mi
     gmm_sample,
     ring_gmm,
 )
+from .networks import mlp
 from .parameterisations import (  # noqa: F401 -- re-exported: their home is companion.parameterisations
     eps_to_score,
     predict_x0_from_eps,
@@ -301,12 +302,7 @@ class EpsMLP(torch.nn.Module):
         self.emb_dim = check_int(emb_dim, "emb_dim", low=2)
         if self.emb_dim % 2:
             raise ValueError(f"emb_dim: expected an even size, got {emb_dim}")
-        self.net = torch.nn.Sequential(
-            torch.nn.Linear(dim + emb_dim, hidden), torch.nn.SiLU(),
-            torch.nn.Linear(hidden, hidden), torch.nn.SiLU(),
-            torch.nn.Linear(hidden, hidden), torch.nn.SiLU(),
-            torch.nn.Linear(hidden, dim),
-        )
+        self.net = mlp([dim + emb_dim, hidden, hidden, hidden, dim])
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         if x_t.ndim != 2 or x_t.shape[1] != self.dim:

@@ -34,6 +34,7 @@ from .mixtures import (  # noqa: F401 -- re-exported: their home is companion.mi
     gmm_marginal_velocity,
     gmm_path_log_prob,
 )
+from .networks import mlp
 from .ode import (  # noqa: F401 -- re-exported: their home is companion.ode
     METHODS,
     _check_fn,
@@ -236,10 +237,7 @@ class VelocityMLP(torch.nn.Module):
         self.label_emb = (None if self.n_classes is None
                           else torch.nn.Embedding(self.n_classes + 1, self.emb_dim))
         width_in = dim + emb_dim * (1 if n_classes is None else 2)
-        layers: list[torch.nn.Module] = []
-        for i in range(n_layers):
-            layers += [torch.nn.Linear(width_in if i == 0 else hidden, hidden), torch.nn.SiLU()]
-        self.net = torch.nn.Sequential(*layers, torch.nn.Linear(hidden, dim))
+        self.net = mlp([width_in, *[hidden] * n_layers, dim])
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         if x.ndim != 2 or x.shape[1] != self.dim:

@@ -28,6 +28,7 @@ from .datasets import (  # noqa: F401 -- re-exported: their home is companion.da
     sample_checkerboard,
     sample_two_moons,
 )
+from .networks import mlp
 from .splines import (  # noqa: F401 -- re-exported: their home is companion.splines
     _rq_spline,
     rational_quadratic_spline,
@@ -51,11 +52,6 @@ def _check_mask(mask: ArrayLike, dim: int) -> torch.Tensor:
     if int(mask.sum()) in (0, dim):
         raise ValueError(f"mask: expected both 0s (transformed) and 1s (kept), got {mask.tolist()}")
     return mask
-
-
-def _mlp(n_in: int, hidden: int, n_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(n_in, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(),
-                         nn.Linear(hidden, n_out))
 
 
 def _check_input(x: torch.Tensor, name: str, dim: int) -> torch.Tensor:
@@ -126,7 +122,7 @@ class AffineCoupling(InvertibleLayer):
         self.register_buffer("mask", _check_mask(mask, self.dim).float())
         hidden = check_int(hidden, "hidden", low=1)
         self.scale_bound = check_scalar(scale_bound, "scale_bound", low=0.0, closed=(False, True))
-        self.net = _mlp(self.dim, hidden, 2 * self.dim)
+        self.net = mlp([self.dim, hidden, hidden, 2 * self.dim], nn.Tanh)
 
     def _scale_shift(self, x_kept: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         s_raw, t = self.net(x_kept).chunk(2, dim=-1)
@@ -180,7 +176,7 @@ class SplineCoupling(InvertibleLayer):
         hidden = check_int(hidden, "hidden", low=1)
         self.n_bins = check_int(n_bins, "n_bins", low=2)
         self.bound = check_scalar(bound, "bound", low=0.0, closed=(False, True))
-        self.net = _mlp(self.dim, hidden, self.dim * (3 * self.n_bins - 1))
+        self.net = mlp([self.dim, hidden, hidden, self.dim * (3 * self.n_bins - 1)], nn.Tanh)
         # the transformed coordinates (a buffer, not saved: it follows from the mask)
         self.register_buffer("free", torch.nonzero(self.mask == 0)[:, 0], persistent=False)
 

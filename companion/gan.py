@@ -34,6 +34,7 @@ from .gan_theory import (  # noqa: F401 -- re-exported: their home is companion.
     js_divergence,
     optimal_discriminator,
 )
+from .networks import mlp
 from .utils import moved_names
 from .validation import (
     Array,
@@ -282,14 +283,8 @@ def mode_coverage(
 # --------------------------------------------------------------------------- models and training
 
 
-def _mlp(d_in: int, hidden: int, d_out: int, n_hidden: int = 2) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    width = d_in
-    for _ in range(n_hidden):
-        layers += [nn.Linear(width, hidden), nn.LeakyReLU(0.2)]
-        width = hidden
-    layers.append(nn.Linear(width, d_out))
-    return nn.Sequential(*layers)
+def _leaky_relu() -> nn.Module:
+    return nn.LeakyReLU(0.2)
 
 
 class Generator(nn.Module):
@@ -310,7 +305,7 @@ class Generator(nn.Module):
         super().__init__()
         self.latent_dim = check_int(latent_dim, "latent_dim", low=1)
         hidden = check_int(hidden, "hidden", low=1)
-        self.net = _mlp(self.latent_dim, hidden, check_int(data_dim, "data_dim", low=1))
+        self.net = mlp([self.latent_dim, hidden, hidden, check_int(data_dim, "data_dim", low=1)], _leaky_relu)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """``z: (batch, latent_dim) -> x: (batch, data_dim)``."""
@@ -336,7 +331,8 @@ class Discriminator(nn.Module):
     def __init__(self, data_dim: int = 2, hidden: int = 64):
         super().__init__()
         self.data_dim = check_int(data_dim, "data_dim", low=1)
-        self.net = _mlp(self.data_dim, check_int(hidden, "hidden", low=1), 1)
+        hidden = check_int(hidden, "hidden", low=1)
+        self.net = mlp([self.data_dim, hidden, hidden, 1], _leaky_relu)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x: (batch, data_dim) -> logits: (batch,)``."""

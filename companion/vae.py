@@ -39,6 +39,7 @@ from .datasets import (  # noqa: F401 -- re-exported: their home is companion.da
     make_moons_2d,
 )
 from .distributions import LOG_2PI
+from .networks import mlp
 from .training import fit
 from .utils import moved_names
 from .validation import (
@@ -338,15 +339,6 @@ def iwae_bound(
 # ----------------------------------------------------------------------------------------------
 
 
-def _mlp(sizes: Sequence[int]) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        layers.append(nn.Linear(a, b))
-        if i < len(sizes) - 2:
-            layers.append(nn.SiLU())
-    return nn.Sequential(*layers)
-
-
 class VAE(nn.Module):
     r"""A variational autoencoder with MLP encoder and decoder: ``eq-elbo``, ``eq-beta-objective``.
 
@@ -376,8 +368,8 @@ class VAE(nn.Module):
         self.latent_dim = check_int(latent_dim, "latent_dim", low=1)
         hidden = tuple(check_int(h, "hidden", low=1) for h in hidden)
         self.likelihood = check_choice(likelihood, "likelihood", ["bernoulli", "gaussian"])
-        self.encoder = _mlp([self.data_dim, *hidden, 2 * self.latent_dim])
-        self.decoder = _mlp([self.latent_dim, *reversed(hidden), self.data_dim])
+        self.encoder = mlp([self.data_dim, *hidden, 2 * self.latent_dim])
+        self.decoder = mlp([self.latent_dim, *reversed(hidden), self.data_dim])
         if self.likelihood == "gaussian":
             if obs_var is None:
                 self.obs_log_var = nn.Parameter(torch.zeros(self.data_dim))

@@ -660,6 +660,18 @@ case("flows.make_flow", "range", "dim", lambda: Fl.make_flow(dim=1))
 case("flows.make_flow", "range", "kind", lambda: Fl.make_flow(kind="planar"), match="kind: expected one of")
 case("flows.make_flow", "range", "n_layers", lambda: Fl.make_flow(n_layers=0),
      match="n_layers: expected an integer >= 1")
+def _mlp(*args):
+    from companion.networks import mlp
+
+    return mlp(*args)
+
+
+case("networks.mlp", "shape", "sizes", lambda: _mlp([4]))
+case("networks.mlp", "range", "sizes", lambda: _mlp([2, 0, 1]))
+case("networks.mlp", "nan", "sizes", lambda: _mlp([2, float("nan"), 1]), TypeError)
+case("networks.mlp", "shape", "activation", lambda: _mlp([2, 3], "relu"), TypeError)
+
+
 def _fit(**kw):
     from companion.training import fit
 
