@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from cdp import Browser  # noqa: E402
+from browser import launch, new_page, wait_for  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "book" / "_build" / "screenshots"
@@ -86,74 +86,74 @@ def lab_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    if exe is None:
-        pytest.fail("headless Chromium is needed: install it with `apt-get install chromium`")
-    b = Browser(exe, port=_free_port())
-    yield b
-    b.close()
+def page():
+    """Debian's headless Chromium under Playwright (tests/browser.py), a 1280 x 1600 page."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chrome = launch(playwright)
+        yield new_page(chrome, 1280, 1600)
+        chrome.close()
 
 
-def test_run_chapter_and_move_a_slider(lab_url, browser):
+def test_run_chapter_and_move_a_slider(lab_url, page):
     SHOTS.mkdir(parents=True, exist_ok=True)
     try:
-        _run_chapter_and_move_a_slider(lab_url, browser)
+        _run_chapter_and_move_a_slider(lab_url, page)
     except TimeoutError:
-        browser.screenshot(SHOTS / "lab-timeout.png")
+        page.screenshot(path=SHOTS / "lab-timeout.png")
         raise
 
 
-def _run_chapter_and_move_a_slider(lab_url, browser):
-    browser.send("Page.enable")
-    browser.send("Page.navigate", url=f"{lab_url}/lab/tree/toolkit.ipynb?token={TOKEN}&reset")
-    browser.wait_for("window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')", 240,
+def _run_chapter_and_move_a_slider(lab_url, page):
+    page.goto(f"{lab_url}/lab/tree/toolkit.ipynb?token={TOKEN}&reset", timeout=240_000)
+    wait_for(page, "window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')", 240,
                      "the notebook to open")
     panel = "[...jupyterapp.shell.widgets('main')].find(w => w.context && w.context.path === 'toolkit.ipynb')"
     kernel_idle = f"""(() => {{ const w = {panel}; const k = w && w.sessionContext.session
         && w.sessionContext.session.kernel; return !!k && k.status === 'idle'; }})()"""
-    browser.wait_for(kernel_idle, 180, "an idle kernel")
-    mode = browser.eval(f"({panel}).content.notebookConfig.windowingMode")
+    wait_for(page, kernel_idle, 180, "an idle kernel")
+    mode = page.evaluate(f"({panel}).content.notebookConfig.windowingMode")
     assert mode == "none", f"JupyterLab ignored the test's settings (windowing mode {mode!r})"
-    browser.eval(f"(() => {{ jupyterapp.shell.activateById(({panel}).id); return true; }})()")
-    browser.eval("jupyterapp.commands.execute('notebook:run-all-cells').then(() => true)")
-    browser.wait_for(f"({OUTPUT_TEXT}).length > 0", 240, "the widget's printed numbers")
-    browser.wait_for(f"""(() => {{ const w = {panel};
+    page.evaluate(f"(() => {{ jupyterapp.shell.activateById(({panel}).id); return true; }})()")
+    page.evaluate("jupyterapp.commands.execute('notebook:run-all-cells').then(() => true)")
+    wait_for(page, f"({OUTPUT_TEXT}).length > 0", 240, "the widget's printed numbers")
+    wait_for(page, f"""(() => {{ const w = {panel};
         return [...w.content.widgets].every(c => c.model.type !== 'code' || c.model.executionCount); }})()
         && {kernel_idle}""", 240, "all cells to finish")
-    errors = browser.eval(
+    errors = page.evaluate(
         "document.querySelectorAll('.jp-OutputArea-output[data-mime-type*=\"error\"]').length")
     assert errors == 0, "a cell raised an error in JupyterLab"
     # Macros such as \\KL come from the notebook's front-matter cell (tools/sync_macros.py).
     # jupyterlab-myst (KaTeX) shows a formula it cannot parse as its raw TeX, the error only in
     # the title attribute; MathJax (outputs) writes the error as text: count both.
-    tex_errors = browser.eval("""(() => { const nb = document.querySelector('.jp-Notebook');
+    tex_errors = page.evaluate("""(() => { const nb = document.querySelector('.jp-Notebook');
         return nb.querySelectorAll('[title*="Undefined control sequence"]').length
             + nb.innerText.split('Undefined control sequence').length - 1; })()""")
     assert tex_errors == 0, f"{tex_errors} maths errors in JupyterLab (undefined LaTeX macros?)"
     # MyST is rendered by jupyterlab-myst (pip metadata flags it "not compatible" with
     # JupyterLab 4.6 over @jupyter/ydoc's version; it renders): no raw roles or directives
     # left in the rendered cells, admonitions drawn as such, equation references as links.
-    myst = browser.eval("""(() => { const nb = document.querySelector('.jp-Notebook');
+    myst = page.evaluate("""(() => { const nb = document.querySelector('.jp-Notebook');
         return {raw: ['{eq}`', '```{admonition}', '{cite}`'].filter(s => nb.innerText.includes(s)),
                 admonitions: nb.querySelectorAll('[class*="admonition"]').length,
                 eqlinks: [...nb.querySelectorAll('.jp-MarkdownCell .myst a.hover-link[href^="#eq-"]')]
                     .filter(a => /^[(][0-9]+[)]$/.test(a.innerText)).length}; })()""")
     print(f"\nMyST in JupyterLab: {myst}")
     assert myst["raw"] == [] and myst["admonitions"] > 0 and myst["eqlinks"] > 0, myst
-    before = browser.eval(OUTPUT_TEXT)
-    browser.eval("""(() => { const s = [...document.querySelectorAll('.widget-interact .widget-slider')][0];
+    before = page.evaluate(OUTPUT_TEXT)
+    page.evaluate("""(() => { const s = [...document.querySelectorAll('.widget-interact .widget-slider')][0];
         s.scrollIntoView({block: 'center'}); return true; })()""")
     time.sleep(1)
-    browser.screenshot(SHOTS / "lab-before.png")
+    page.screenshot(path=SHOTS / "lab-before.png")
     # Move the first slider (mu_q) one step to the right, with the keyboard, as a reader could.
-    browser.eval("""(() => {
+    page.evaluate("""(() => {
         const h = [...document.querySelectorAll('.widget-interact .widget-slider .noUi-handle')][0];
         h.focus(); return document.activeElement === h; })()""")
-    browser.key("ArrowRight", "ArrowRight", 39)
-    browser.wait_for(f"({OUTPUT_TEXT}) !== {before!r}", 60, "the widget output to change")
-    after = browser.eval(OUTPUT_TEXT)
+    page.keyboard.press("ArrowRight")
+    wait_for(page, f"({OUTPUT_TEXT}) !== {before!r}", 60, "the widget output to change")
+    after = page.evaluate(OUTPUT_TEXT)
     time.sleep(1)
-    browser.screenshot(SHOTS / "lab-after.png")
+    page.screenshot(path=SHOTS / "lab-after.png")
     print(f"\nbefore: {before}\nafter:  {after}\nscreenshots: {SHOTS}/lab-before.png, lab-after.png")
     assert before != after

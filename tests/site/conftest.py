@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import http.server
 import os
-import shutil
 import socketserver
 import sys
 import threading
@@ -37,14 +36,25 @@ def pages(html_dir) -> list[Path]:
 
 
 @pytest.fixture(scope="session")
-def chromium() -> str:
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    if exe is None:
-        pytest.fail(
-            "headless Chromium is needed for the browser checks and was not found. Install it "
-            "with `apt-get install chromium` (Debian/Ubuntu); `.ci/run` does this in CI."
-        )
-    return exe
+def chromium():
+    """Debian's headless Chromium under Playwright (tests/browser.py), one per test worker."""
+    from browser import launch
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chrome = launch(playwright)
+        yield chrome
+        chrome.close()
+
+
+@pytest.fixture
+def page(chromium):
+    """A fresh 1280 x 900 page (its own context: nothing stored, as on a first visit)."""
+    from browser import new_page
+
+    p = new_page(chromium)
+    yield p
+    p.context.close()
 
 
 class _Server(socketserver.ThreadingTCPServer):
@@ -64,20 +74,3 @@ def site_url(html_dir):
         thread.start()
         yield f"http://127.0.0.1:{server.server_address[1]}"
         server.shutdown()
-
-
-@pytest.fixture
-def browser(chromium):
-    """Headless Chromium driven over the DevTools protocol (tests/cdp.py), on a free port."""
-    import socket
-
-    from cdp import Browser
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    b = Browser(chromium, port=port)
-    try:
-        yield b
-    finally:
-        b.close()

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from browser import new_page, wait_for
 from conftest import SITE_BOOK
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "book" / "_ext"))
@@ -53,21 +54,19 @@ def _visible(selector: str) -> str:
             " return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden'; })")
 
 
-def _open(browser, url: str, width: int):
-    browser.send("Emulation.setDeviceMetricsOverride", width=width, height=900, deviceScaleFactor=1,
-                 mobile=width < 600)
-    browser.send("Page.navigate", url=url)
-    browser.wait_for("document.readyState === 'complete'", 60, f"{url} to load")
-    browser.wait_for(f"{_visible('.primary-toggle')}.length > 0", 30, "the sidebar button")
+def _open(chromium, url: str, width: int):
+    page = new_page(chromium, width)
+    page.goto(url, wait_until="load", timeout=60_000)
+    wait_for(page, f"{_visible('.primary-toggle')}.length > 0", 30, "the sidebar button")
     time.sleep(0.5)  # the themes attach their handlers on DOMContentLoaded; let them run
+    return page
 
 
-def _click(browser, selector: str):
+def _click(page, selector: str):
     """A real mouse click (press and release) in the middle of the first visible match."""
-    x, y = browser.eval(f"(() => {{ const r = {_visible(selector)}[0].getBoundingClientRect();"
-                        " return [r.x + r.width / 2, r.y + r.height / 2]; })()")
-    for kind in ("mousePressed", "mouseReleased"):
-        browser.send("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
+    x, y = page.evaluate(f"(() => {{ const r = {_visible(selector)}[0].getBoundingClientRect();"
+                         " return [r.x + r.width / 2, r.y + r.height / 2]; })()")
+    page.mouse.click(x, y)
 
 
 SIDEBAR_SHOWN = """(() => { const s = document.querySelector('#pst-primary-sidebar');
@@ -75,37 +74,37 @@ SIDEBAR_SHOWN = """(() => { const s = document.querySelector('#pst-primary-sideb
     return getComputedStyle(s).visibility !== 'hidden' && r.right > 100; })()"""
 
 
-def test_one_search_field_at_1280px(browser, site_url, pages):
-    browser.send("Page.enable")
-    for page in pages[:2]:
-        _open(browser, f"{site_url}/{page.name}", 1280)
-        top = browser.eval("document.querySelector('.bd-main').getBoundingClientRect().top")
-        assert top < 8, f"{page.name}: the page starts {top} px down (a bar above it)"
-        fields = browser.eval(f"{_visible('.search-button-field')}.length")
-        assert fields == 1, f"{page.name}: {fields} search fields on screen"
+def test_one_search_field_at_1280px(chromium, site_url, pages):
+    for path in pages[:2]:
+        page = _open(chromium, f"{site_url}/{path.name}", 1280)
+        top = page.evaluate("document.querySelector('.bd-main').getBoundingClientRect().top")
+        assert top < 8, f"{path.name}: the page starts {top} px down (a bar above it)"
+        fields = page.evaluate(f"{_visible('.search-button-field')}.length")
+        assert fields == 1, f"{path.name}: {fields} search fields on screen"
+        page.context.close()
 
 
-def test_sidebar_toggle_hides_and_restores_the_sidebar_at_1280px(browser, site_url, pages):
-    browser.send("Page.enable")
-    _open(browser, f"{site_url}/{pages[1].name}", 1280)
-    assert browser.eval(SIDEBAR_SHOWN), "the sidebar is not shown on a laptop screen"
-    _click(browser, ".primary-toggle")
-    browser.wait_for(f"!{SIDEBAR_SHOWN}", 5, "the sidebar to hide after a click on its button")
-    width = browser.eval("document.querySelector('.bd-article-container').getBoundingClientRect().left")
+def test_sidebar_toggle_hides_and_restores_the_sidebar_at_1280px(chromium, site_url, pages):
+    page = _open(chromium, f"{site_url}/{pages[1].name}", 1280)
+    assert page.evaluate(SIDEBAR_SHOWN), "the sidebar is not shown on a laptop screen"
+    _click(page, ".primary-toggle")
+    wait_for(page, f"!{SIDEBAR_SHOWN}", 5, "the sidebar to hide after a click on its button")
+    width = page.evaluate("document.querySelector('.bd-article-container').getBoundingClientRect().left")
     assert width < 100, f"the article did not take the sidebar's room (starts at {width} px)"
-    _click(browser, ".primary-toggle")
-    browser.wait_for(SIDEBAR_SHOWN, 5, "the sidebar to come back after a second click")
+    _click(page, ".primary-toggle")
+    wait_for(page, SIDEBAR_SHOWN, 5, "the sidebar to come back after a second click")
+    page.context.close()
 
 
-def test_sidebar_toggle_opens_the_navigation_on_a_phone(browser, site_url, pages):
-    browser.send("Page.enable")
-    _open(browser, f"{site_url}/{pages[1].name}", 390)
-    assert not browser.eval(SIDEBAR_SHOWN), "the sidebar covers the page on a phone"
-    _click(browser, ".primary-toggle")
-    browser.wait_for("document.querySelector('#pst-primary-sidebar-modal').open", 5,
-                     "the navigation to open after a tap on its button")
-    links = browser.eval(f"{_visible('#pst-primary-sidebar-modal nav.bd-links a')}.length")
+def test_sidebar_toggle_opens_the_navigation_on_a_phone(chromium, site_url, pages):
+    page = _open(chromium, f"{site_url}/{pages[1].name}", 390)
+    assert not page.evaluate(SIDEBAR_SHOWN), "the sidebar covers the page on a phone"
+    _click(page, ".primary-toggle")
+    wait_for(page, "document.querySelector('#pst-primary-sidebar-modal').open", 5,
+             "the navigation to open after a tap on its button")
+    links = page.evaluate(f"{_visible('#pst-primary-sidebar-modal nav.bd-links a')}.length")
     assert links >= 2, f"the opened navigation shows {links} links"
+    page.context.close()
 
 
 # --- item 14: the home page once; author-year citations that match the reference list --------

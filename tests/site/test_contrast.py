@@ -57,11 +57,11 @@ CONTRAST = r"""
 """.replace("MIN_RATIO", str(AA))
 
 
-def contrast_problems(browser, page: str, mode: str) -> list[str]:
-    """Text colours below :data:`AA` on the page now loaded in ``browser`` (``test_pages.py``
-    loads each page in light and in dark mode, with its maths typeset and its widgets drawn)."""
-    return [f"{page} ({mode}): {what} {text!r}: {fg} on {bg} = {ratio}:1 (below {AA}:1)"
-            for what, text, fg, bg, ratio in json.loads(browser.eval(CONTRAST))]
+def contrast_problems(page, name: str, mode: str) -> list[str]:
+    """Text colours below :data:`AA` on the Playwright ``page`` now loaded (``test_pages.py`` loads
+    each page in light and in dark mode, with its maths typeset and its widgets drawn)."""
+    return [f"{name} ({mode}): {what} {text!r}: {fg} on {bg} = {ratio}:1 (below {AA}:1)"
+            for what, text, fg, bg, ratio in json.loads(page.evaluate(CONTRAST))]
 
 
 def test_figures_are_opaque_and_light(html_dir):

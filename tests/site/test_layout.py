@@ -68,13 +68,13 @@ def _allowed(page: str, width: int, kind: str, first: str) -> bool:
                for (p, w, k, rx) in EXCEPTIONS)
 
 
-def layout_problems(browser, page: str, width: int) -> list[str]:
-    """Elements wider than their column on the page now loaded in ``browser`` at ``width`` px
+def layout_problems(page, name: str, width: int) -> list[str]:
+    """Elements wider than their column on the Playwright ``page`` now loaded at ``width`` px
     (``test_pages.py`` loads each page at every width of :data:`WIDTHS`, typeset and drawn)."""
     problems = []
-    for kind, first, content, box, scale in json.loads(browser.eval(MEASURE)):
-        if not _allowed(page, width, kind, first):
-            problems.append(f"{page} @ {width}px: {kind} {content}px in {box}px"
+    for kind, first, content, box, scale in json.loads(page.evaluate(MEASURE)):
+        if not _allowed(name, width, kind, first):
+            problems.append(f"{name} @ {width}px: {kind} {content}px in {box}px"
                             f"{f' (scaled to {scale:.2f})' if scale < 1 else ''}: {first!r}")
     return problems
 

@@ -7,20 +7,13 @@ from __future__ import annotations
 
 import functools
 import re
-import subprocess
-import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
+from browser import wait_for
 from conftest import SCREENSHOTS, SITE_BOOK
-
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-    "--hide-scrollbars",
-]
 
 
 class _Collector(HTMLParser):
@@ -111,19 +104,10 @@ def test_no_error_output_in_executed_cells(pages):
         assert not re.search(r"\b(Traceback \(most recent call last\)|AssertionError)", text), page.name
 
 
-def _chromium(chromium: str, *args: str, timeout: int = 60) -> subprocess.CompletedProcess:
-    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
-        return subprocess.run(
-            [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr",
-             "--v=0", *args],
-            capture_output=True, text=True, timeout=timeout,
-        )
-
-
-def test_search_finds_elbo(chromium, site_url):
-    run = _chromium(chromium, "--virtual-time-budget=20000", "--dump-dom", f"{site_url}/search.html?q=ELBO")
-    results = re.findall(r'<li[^>]*>\s*<a[^>]+href="[^"]+\.html', run.stdout)
-    assert results, "the search page found nothing for 'ELBO'"
+def test_search_finds_elbo(page, site_url):
+    page.goto(f"{site_url}/search.html?q=ELBO", timeout=60_000)
+    wait_for(page, "document.querySelectorAll('#search-results li a[href*=\\'.html\\']').length > 0", 30,
+             "the search page to list pages for 'ELBO'")
 
 
 @pytest.mark.parametrize("theme", ["dark"])
@@ -138,29 +122,28 @@ def test_figures_have_opaque_backgrounds(html_dir, theme):
     assert not transparent, f"figures with transparent pixels: {transparent}"
 
 
-def test_static_widget_twins_respond_without_a_kernel(browser, site_url, pages):
+def test_static_widget_twins_respond_without_a_kernel(page, site_url, pages):
     """On every page with widgets, pressing a key on the first slider shows another picture."""
     widget_pages = [p for p in pages if "application/vnd.jupyter.widget-view+json" in p.read_text()]
     visible_image = """(() => { const imgs = [...document.querySelectorAll('.widget-image')]
         .filter(i => i.offsetParent !== null); return imgs.length ? imgs[0].src : null; })()"""
-    browser.send("Page.enable")
-    for page in widget_pages:
-        browser.send("Page.navigate", url=f"{site_url}/{page.name}")
-        browser.wait_for("document.querySelectorAll('.noUi-handle').length > 0", 60,
-                         f"the sliders of {page.name}")
-        browser.wait_for(f"{visible_image} !== null", 30, f"a picture on {page.name}")
-        browser.eval("""(() => { const h = document.querySelectorAll('.noUi-handle')[0];
+    for path in widget_pages:
+        page.goto(f"{site_url}/{path.name}", timeout=60_000)
+        wait_for(page, "document.querySelectorAll('.noUi-handle').length > 0", 60,
+                 f"the sliders of {path.name}")
+        wait_for(page, f"{visible_image} !== null", 30, f"a picture on {path.name}")
+        page.evaluate("""(() => { const h = document.querySelectorAll('.noUi-handle')[0];
             h.scrollIntoView({block: 'center'}); h.focus(); return true; })()""")
-        before = browser.eval(visible_image)
-        browser.key("ArrowRight", "ArrowRight", 39)
-        browser.wait_for(f"{visible_image} !== {before!r}", 30, f"the picture on {page.name} to change")
+        before = page.evaluate(visible_image)
+        page.keyboard.press("ArrowRight")
+        wait_for(page, f"{visible_image} !== {before!r}", 30, f"the picture on {path.name} to change")
         # the new picture decoded and laid out on the page (a changed src alone is not yet drawn)
-        browser.wait_for("""(() => { const i = [...document.querySelectorAll('.widget-image')]
+        wait_for(page, """(() => { const i = [...document.querySelectorAll('.widget-image')]
             .filter(i => i.offsetParent !== null)[0];
             return i.complete && i.naturalWidth > 100 && i.getBoundingClientRect().height > 50; })()""",
-                         30, f"the new picture on {page.name} to be drawn")
-        browser.eval("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(1))))")
-        browser.screenshot(SCREENSHOTS / f"{page.stem}-widget-moved.png")
+                 30, f"the new picture on {path.name} to be drawn")
+        page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(1))))")
+        page.screenshot(path=SCREENSHOTS / f"{path.stem}-widget-moved.png")
 
 
 class _ProseText(HTMLParser):
