@@ -46,7 +46,7 @@ from .pf_ode import (  # noqa: F401 -- re-exported: their home is companion.pf_o
 from .utils import moved_names
 from .validation import ArrayLike, check_array, check_choice, check_int, check_scalar, is_torch
 
-__all__ = ["CapstoneConfig", "FAMILY_NAMES", "ring_split", "true_log_likelihood", "vae_sample",
+__all__ = ["CapstoneConfig", "FAMILY_NAMES", "FAMILIES", "ring_split", "true_log_likelihood", "vae_sample",
            "train_family", "draw_samples", "evaluate_family", "run_benchmark", "summarise",
            "start_workers"]
 
@@ -211,50 +211,113 @@ def train_family(family: str, train: ArrayLike, *, config: CapstoneConfig | None
     train = check_array(train, "train", shape=(None, 2))
     seed = check_int(seed, "seed", low=0)
     x = torch.as_tensor(np.asarray(train) if not is_torch(train) else train, dtype=torch.float32)
-    out: dict = {"family": family, "seed": seed}
-    model: Any  # each family's own model type
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])   # the first Adam imports torch._dynamo: not timed
     torch.manual_seed(seed)
     start = time.perf_counter()
-    if family == "VAE":
-        model = Va.VAE(2, 2, hidden=(c.hidden, c.hidden), likelihood="gaussian")
-        Va.train_vae(model, x, steps=c.steps, batch_size=c.batch_size, lr=c.lrs["VAE"], seed=seed,
-                     device=device, progress=progress)
-        model.eval()
-    elif family == "GAN":
-        model = Gn.train_gan(x, steps=c.steps, batch_size=c.batch_size, lr_d=c.lrs["GAN"], lr_g=c.lrs["GAN"],
-                             hidden=c.hidden, std=c.std, centers=Gn.ring_centers(c.n_modes, c.radius),
-                             eval_every=c.steps, n_eval=10, seed=seed, device=device, progress=progress)
-    elif family == "flow":
-        model = Fl.make_flow(2, 6, kind="affine", hidden=c.hidden // 2, seed=seed)
-        Fl.train_flow(model, x, steps=c.steps, batch_size=c.batch_size, lr=c.lrs["flow"], seed=seed,
-                      device=device, progress=progress)
-    elif family == "flow matching":
-        model = Fm.VelocityMLP(2, hidden=c.hidden)
-        Fm.train_velocity_model(model, x, path=c.fm_path, steps=c.steps, batch_size=c.batch_size,
-                                lr=c.lrs["flow matching"], seed=seed, device=device, progress=progress)
-        model.eval()
-    else:
-        betas = Df.beta_schedule("linear", c.T)
-        ab = Df.alphas_cumprod(betas)
-        model = Df.EpsMLP(2, hidden=c.hidden)
-        Df.train_eps_model(model, x, ab, steps=c.steps, batch_size=c.batch_size, lr=c.lrs["diffusion"],
-                           seed=seed, device=device, progress=progress)
-        out.update(betas=betas, alphas_cumprod=ab)
-    if family == "flow matching":
-        out.update(fm_steps=c.fm_steps, fm_method=c.fm_method)
+    model, extras = FAMILIES[family].train(x, c, seed, device, progress)
     # scored and sampled on the CPU (a no-op for device="cpu"); inside the timer, since
     # a GPU's asynchronous work is only finished once the weights are copied back
-    for module in (model.generator, model.discriminator) if family == "GAN" else (model,):
-        module.cpu()
-    out["train_seconds"] = time.perf_counter() - start
-    out["model"] = model
-    return out
+    model.cpu()
+    train_seconds = time.perf_counter() - start
+    return {"family": family, "seed": seed, **extras, "train_seconds": train_seconds, "model": model}
+
+
+# Each family as the same three operations: train (with the shared budget, by its own chapter's
+# training function), sample, and score held-out points by a log-likelihood (or say why not).
+# ``train(x, config, seed, device, progress) -> (model, extras)``: extras are what sampling and
+# scoring need besides the model, stored in the dict that train_family returns.
+
+
+@dataclass(frozen=True)
+class _Family:
+    train: Callable[[torch.Tensor, CapstoneConfig, int, str, bool], tuple[Any, dict]]
+    sample: Callable[[dict, int, int, torch.Generator], torch.Tensor]
+    log_likelihood: Callable[[dict, torch.Tensor, CapstoneConfig, int], tuple[Any, str]]
+
+
+def _train_vae(x, c, seed, device, progress):
+    model = Va.VAE(2, 2, hidden=(c.hidden, c.hidden), likelihood="gaussian")
+    Va.train_vae(model, x, steps=c.steps, batch_size=c.batch_size, lr=c.lrs["VAE"], seed=seed,
+                 device=device, progress=progress)
+    return model.eval(), {}
+
+
+def _vae_log_likelihood(trained, test, c, seed):
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        lb = trained["model"].iwae_bound(test.float(), c.iwae_k, generator=gen)
+    return float(lb.mean()), f"IWAE bound, k={c.iwae_k}"
+
+
+def _train_gan(x, c, seed, device, progress):
+    run = Gn.train_gan(x, steps=c.steps, batch_size=c.batch_size, lr_d=c.lrs["GAN"], lr_g=c.lrs["GAN"],
+                       hidden=c.hidden, std=c.std, centers=Gn.ring_centers(c.n_modes, c.radius),
+                       eval_every=c.steps, n_eval=10, seed=seed, device=device, progress=progress)
+    return run, {}
+
+
+def _gan_sample(trained, n, seed, gen):
+    g = trained["model"].generator
+    return g(torch.randn(n, g.latent_dim, generator=gen))
+
+
+def _train_flow(x, c, seed, device, progress):
+    model = Fl.make_flow(2, 6, kind="affine", hidden=c.hidden // 2, seed=seed)
+    Fl.train_flow(model, x, steps=c.steps, batch_size=c.batch_size, lr=c.lrs["flow"], seed=seed,
+                  device=device, progress=progress)
+    return model, {}
+
+
+def _train_diffusion(x, c, seed, device, progress):
+    betas = Df.beta_schedule("linear", c.T)
+    ab = Df.alphas_cumprod(betas)
+    model = Df.EpsMLP(2, hidden=c.hidden)
+    Df.train_eps_model(model, x, ab, steps=c.steps, batch_size=c.batch_size, lr=c.lrs["diffusion"],
+                       seed=seed, device=device, progress=progress)
+    return model, {"betas": betas, "alphas_cumprod": ab}
+
+
+def _diffusion_log_likelihood(trained, test, c, seed):
+    lp = pf_ode_log_likelihood(trained["model"], test.float(), trained["alphas_cumprod"].float())
+    return float(lp.mean()), "probability-flow ODE, exact trace"
+
+
+def _train_flow_matching(x, c, seed, device, progress):
+    model = Fm.VelocityMLP(2, hidden=c.hidden)
+    Fm.train_velocity_model(model, x, path=c.fm_path, steps=c.steps, batch_size=c.batch_size,
+                            lr=c.lrs["flow matching"], seed=seed, device=device, progress=progress)
+    return model.eval(), {"fm_steps": c.fm_steps, "fm_method": c.fm_method}
 
 
 def _fm_velocity(model: torch.nn.Module) -> Callable:
     """A trained velocity network as the ``velocity_fn(x, t)`` the flow matching solvers take."""
     return lambda x, t: model(x.float(), t.float()).to(x.dtype)
+
+
+def _flow_matching_sample(trained, n, seed, gen):
+    x0 = torch.randn(n, 2, generator=gen)
+    return Fm.ode_sample(_fm_velocity(trained["model"]), x0, trained["fm_steps"], method=trained["fm_method"])
+
+
+def _flow_matching_log_likelihood(trained, test, c, seed):
+    lp = Fm.ode_log_prob(_fm_velocity(trained["model"]), test.float(), c.fm_ll_steps, method="rk4")
+    return float(lp.mean()), "divergence integral, exact trace"
+
+
+#: The five families by name, in the book's order (:data:`FAMILY_NAMES`).
+FAMILIES: dict[str, _Family] = {
+    "VAE": _Family(_train_vae, lambda t, n, seed, gen: vae_sample(t["model"], n, seed=seed),
+                   _vae_log_likelihood),
+    "GAN": _Family(_train_gan, _gan_sample,
+                   lambda t, test, c, seed: ("none", "none: a GAN defines no tractable density")),
+    "flow": _Family(_train_flow, lambda t, n, seed, gen: t["model"].sample(n, generator=gen),
+                    lambda t, test, c, seed: (-Fl.negative_log_likelihood(t["model"], test.float()),
+                                              "exact (change of variables)")),
+    "diffusion": _Family(_train_diffusion,
+                         lambda t, n, seed, gen: Df.ddpm_sample(t["model"], t["betas"], (n, 2), seed=seed),
+                         _diffusion_log_likelihood),
+    "flow matching": _Family(_train_flow_matching, _flow_matching_sample, _flow_matching_log_likelihood),
+}
 
 
 def draw_samples(trained: dict, n: int, *, seed: int = 0) -> torch.Tensor:
@@ -269,38 +332,9 @@ def draw_samples(trained: dict, n: int, *, seed: int = 0) -> torch.Tensor:
         raise TypeError("trained: expected the dict returned by train_family")
     n = check_int(n, "n", low=1)
     seed = check_int(seed, "seed", low=0)
-    family, model = trained["family"], trained["model"]
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        if family == "VAE":
-            return vae_sample(model, n, seed=seed)
-        if family == "GAN":
-            g = model.generator
-            return g(torch.randn(n, g.latent_dim, generator=gen))
-        if family == "flow":
-            return model.sample(n, generator=gen)
-        if family == "flow matching":
-            x0 = torch.randn(n, 2, generator=gen)
-            return Fm.ode_sample(_fm_velocity(model), x0, trained["fm_steps"], method=trained["fm_method"])
-        return Df.ddpm_sample(model, trained["betas"], (n, 2), seed=seed)
-
-
-def _held_out_log_likelihood(trained: dict, test: torch.Tensor, c: CapstoneConfig, seed: int):
-    family, model = trained["family"], trained["model"]
-    if family == "GAN":
-        return "none", "none: a GAN defines no tractable density"
-    if family == "flow":
-        return -Fl.negative_log_likelihood(model, test.float()), "exact (change of variables)"
-    if family == "VAE":
-        gen = torch.Generator().manual_seed(seed)
-        with torch.no_grad():
-            lb = model.iwae_bound(test.float(), c.iwae_k, generator=gen)
-        return float(lb.mean()), f"IWAE bound, k={c.iwae_k}"
-    if family == "flow matching":
-        lp = Fm.ode_log_prob(_fm_velocity(model), test.float(), c.fm_ll_steps, method="rk4")
-        return float(lp.mean()), "divergence integral, exact trace"
-    lp = pf_ode_log_likelihood(model, test.float(), trained["alphas_cumprod"].float())
-    return float(lp.mean()), "probability-flow ODE, exact trace"
+        return FAMILIES[trained["family"]].sample(trained, n, seed, gen)
 
 
 def evaluate_family(trained: dict, test: ArrayLike, *, config: CapstoneConfig | None = None,
@@ -321,7 +355,7 @@ def evaluate_family(trained: dict, test: ArrayLike, *, config: CapstoneConfig | 
     x = draw_samples(trained, c.n_eval, seed=seed + 1000).double()
     ref = test_t[: c.n_eval]
     cov = Gn.mode_coverage(x.numpy(), Gn.ring_centers(c.n_modes, c.radius), c.std)
-    ll, kind = _held_out_log_likelihood(trained, test_t, c, seed)
+    ll, kind = FAMILIES[trained["family"]].log_likelihood(trained, test_t, c, seed)
     start = time.perf_counter()
     draw_samples(trained, c.n_timing, seed=seed + 2000)
     sample_seconds = time.perf_counter() - start

@@ -354,6 +354,12 @@ class GANRun:
     history: dict = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
 
+    def cpu(self) -> GANRun:
+        """Move both networks to the CPU, in place, as ``nn.Module.cpu`` does; returns the run."""
+        self.generator.cpu()
+        self.discriminator.cpu()
+        return self
+
 
 def train_gan(
     data: ArrayLike,
