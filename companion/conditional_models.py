@@ -93,9 +93,10 @@ def train_conditional_denoiser(x: torch.Tensor, labels: torch.Tensor, n_classes:
                                progress: bool = True) -> tuple[ConditionalDenoiser, dict]:
     r"""Train one network for both predictions: denoising loss with label dropout, equation ``eq-cfg-loss``.
 
-    .. math:: \mathcal L(\theta) = \E_{x_0, c, t, \epsilon, b}\,
-              \big\| \epsilon - \hat\epsilon_\theta\big(x_t,\ t,\ b\,\varnothing + (1-b)\,c\big) \big\|^2,
-              \quad b \sim \mathrm{Bernoulli}(p_\text{uncond}).
+    .. math:: \mathcal L(\theta) = \E_{x_0, c, t, \epsilon, \delta}\,
+              \big\| \epsilon
+              - \hat\epsilon_\theta\big(x_t,\ t,\ \delta\,\varnothing + (1-\delta)\,c\big) \big\|^2,
+              \quad \delta \sim \mathrm{Bernoulli}(p_\text{uncond}).
 
     Args:
         x: clean data, shape ``(n, d)``.

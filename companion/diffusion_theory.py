@@ -348,7 +348,8 @@ def langevin_sample(score_fn: Callable[[torch.Tensor], torch.Tensor], x: torch.T
     .. math:: x_{k+1} = x_k + h\,\nabla_x \log p(x_k) + \sqrt{2h}\, z_k,
               \qquad z_k \sim \mathcal N(0, I)
 
-    (Song & Ermon (2019) write :math:`\alpha/2` for :math:`h`.) For small :math:`h` and
+    (Song & Ermon (2019) write :math:`\epsilon/2` for :math:`h`; their annealed algorithm's step
+    is :math:`\alpha_i/2`.) For small :math:`h` and
     many steps the chains approach :math:`p`; there is no accept/reject step, so the
     stationary law is :math:`p` only up to an :math:`O(h)` bias (for
     :math:`\mathcal N(m, s^2)` it is :math:`\mathcal N(m,\ s^2/(1 - h/(2s^2)))`).

@@ -340,14 +340,14 @@ def diversity(x: torch.Tensor) -> float:
 
 
 def support_threshold(mix: LabelledMixture, mass: float = 0.999, n: int = 200_000, seed: int = 0) -> float:
-    r"""The log-density level :math:`\tau` that holds ``mass`` of the clean data, equation ``eq-off-support``.
+    r"""The log-density level :math:`\kappa` holding ``mass`` of the clean data, equation ``eq-off-support``.
 
-    :math:`\tau` is the :math:`(1 - \text{mass})` quantile of :math:`\log p_0(X)`, :math:`X\sim p_0`,
+    :math:`\kappa` is the :math:`(1 - \text{mass})` quantile of :math:`\log p_0(X)`, :math:`X\sim p_0`,
     estimated from ``n`` draws: true data fall below it with probability ``1 - mass``.
 
     Example:
-        >>> tau = support_threshold(ring_mixture(), n=20_000)
-        >>> -12 < tau < -4
+        >>> kappa = support_threshold(ring_mixture(), n=20_000)
+        >>> -12 < kappa < -4
         True
     """
     mix = _check_mixture(mix)
@@ -360,9 +360,9 @@ def support_threshold(mix: LabelledMixture, mass: float = 0.999, n: int = 200_00
 def off_support_fraction(mix: LabelledMixture, x: torch.Tensor, threshold: float) -> float:
     r"""The fraction of samples off the data support, equation ``eq-off-support``.
 
-    .. math:: F = \frac1n \sum_i \mathbf 1\big[\log p_0(x_i) < \tau\big]
+    .. math:: F = \frac1n \sum_i \mathbf 1\big[\log p_0(x_i) < \kappa\big]
 
-    with :math:`\tau` from :func:`support_threshold` (for true data, :math:`F \approx 1-\text{mass}`).
+    with :math:`\kappa` from :func:`support_threshold` (for true data, :math:`F \approx 1-\text{mass}`).
 
     Example:
         >>> off_support_fraction(ring_mixture(), torch.tensor([[2.0, 0.0], [9.0, 9.0]]), -8.0)

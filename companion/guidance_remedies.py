@@ -137,8 +137,9 @@ def dynamic_threshold(x0_hat: torch.Tensor, percentile: float, bound: float = 1.
         \hat x_0 \leftarrow \operatorname{clip}(\hat x_0, -\rho, \rho)\,\frac{b}{\rho},
 
     per sample, over its coordinates :math:`k` (linear interpolation between order statistics,
-    as ``numpy.percentile``). With :math:`b = 1` (data in :math:`[-1, 1]`) this is Imagen's rule;
-    a sample whose percentile is at most :math:`b` is unchanged, and every output lies in :math:`[-b, b]`.
+    as ``numpy.percentile``). With :math:`b = 1` (data in :math:`[-1, 1]`) this is Imagen's rule.
+    A sample whose percentile is at most :math:`b` is clipped to :math:`[-b, b]` (static
+    thresholding), so it is unchanged only if all its coordinates lie there; every output does.
 
     Args:
         x0_hat: predicted clean samples, shape ``(batch, ...)``.

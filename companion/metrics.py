@@ -75,8 +75,8 @@ def energy_distance(x: ArrayLike, y: ArrayLike) -> float:
         \hat{\mathcal E}(x, y) = \frac{2}{mn}\sum_{i,j}\|x_i - y_j\|
         - \frac{1}{m^2}\sum_{i,j}\|x_i - x_j\| - \frac{1}{n^2}\sum_{i,j}\|y_i - y_j\|
 
-    (Székely & Rizzo, 2013). It is >= 0, and 0 exactly when the two samples are the
-    same multiset. In one dimension it equals the square of
+    (Székely & Rizzo, 2013). It is >= 0, and 0 exactly when the two samples have the same
+    empirical distribution (``[0, 1]`` and ``[0, 0, 1, 1]`` give 0). In one dimension it equals the square of
     ``scipy.stats.energy_distance``.
 
     Args:

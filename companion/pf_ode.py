@@ -24,10 +24,11 @@ def continuous_alpha_bar(s: torch.Tensor, alphas_cumprod: torch.Tensor) -> tuple
 
     :math:`\log\bar\alpha(s)` is the linear interpolation of ``alphas_cumprod[k]`` at the
     array positions ``k = 0 .. T-1`` (``s`` is a 0-based array position: the chapter's
-    continuous step is :math:`\tau = s + 1 \in [1, T]`), so
-    :math:`\beta(s) = -\frac{\dd}{\dd s}\log\bar\alpha(s) = \log(\bar\alpha_k / \bar\alpha_{k+1})`
-    on :math:`[k, k+1)`, and
-    :math:`\bar\alpha(k) = \bar\alpha_k` exactly.
+    continuous step is :math:`\tau = s + 1 \in [1, T]`). As ``alphas_cumprod[k]`` is
+    :math:`\bar\alpha_{k+1}` (paper steps count from 1), :math:`\bar\alpha(k) = \bar\alpha_{k+1}`
+    exactly, and
+    :math:`\beta(s) = -\frac{\dd}{\dd s}\log\bar\alpha(s) = \log(\bar\alpha_{k+1} / \bar\alpha_{k+2})`
+    on :math:`[k, k+1)`.
 
     Args:
         s: times in ``[0, T-1]``, any shape.
@@ -100,7 +101,7 @@ def pf_ode_log_likelihood(eps_model, x: torch.Tensor, alphas_cumprod: torch.Tens
     With :math:`\bar\alpha(s), \beta(s)` from :func:`continuous_alpha_bar`, the ODE
 
     .. math::
-        \frac{\dd x}{\dd s} = f(x, s) = -\tfrac12\beta(s)\Big(x
+        \frac{\dd x}{\dd s} = \tilde f(x, s) = -\tfrac12\beta(s)\Big(x
         - \frac{\epsilon_\theta(x, s)}{\sqrt{1-\bar\alpha(s)}}\Big)
 
     has the same marginals as the noising process when :math:`\epsilon_\theta` is the
@@ -108,7 +109,7 @@ def pf_ode_log_likelihood(eps_model, x: torch.Tensor, alphas_cumprod: torch.Tens
     variables
 
     .. math::
-        \log p(x) = \log p_{\text{prior}}\big(x(T-1)\big) + \int_0^{T-1} \nabla\cdot f(x(s), s)\,\dd s,
+        \log p(x) = \log p_{\text{prior}}\big(x(T-1)\big) + \int_0^{T-1} \nabla\cdot \tilde f(x(s), s)\,\dd s,
         \qquad x(0) = x,
 
     in 0-based array positions ``s`` (the chapter's equation ``eq-pf-loglik`` writes the same
@@ -161,7 +162,8 @@ def pf_ode_log_likelihood(eps_model, x: torch.Tensor, alphas_cumprod: torch.Tens
     log_ab = ab.log()
 
     def field_and_div(y: torch.Tensor, s: float, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-        # on [k, k+1], beta(s) is the constant log(abar_k / abar_{k+1}); abar(s) is continuous
+        # on [k, k+1], beta(s) is the constant log(alphas_cumprod[k] / alphas_cumprod[k + 1]); abar(s)
+        # is continuous
         t = torch.full((y.shape[0],), s, dtype=y.dtype)
         a = (log_ab[k] - (s - k) * (log_ab[k] - log_ab[k + 1])).exp()
         beta = log_ab[k] - log_ab[k + 1]

@@ -160,10 +160,12 @@ def beta_schedule(name: str, T: int) -> torch.Tensor:
     """A named schedule for ``T`` steps: ``"linear"`` or ``"cosine"``.
 
     ``"linear"`` rescales Ho et al.'s 1000-step endpoints by ``1000 / T``
-    (``beta`` from ``0.1 / T`` to ``20 / T``, capped below 1), as the code of Nichol &
-    Dhariwal does (``get_named_beta_schedule`` in openai/improved-diffusion; their paper
-    does not state it): the sum of the betas, ``T (beta_1 + beta_T) / 2 = 10.05``, does not
-    depend on ``T``, and :math:`\\bar\\alpha_T` changes little. ``"cosine"`` is
+    (``beta`` from ``0.1 / T`` to ``20 / T``), as the code of Nichol & Dhariwal does
+    (``get_named_beta_schedule`` in openai/improved-diffusion; their paper does not state it).
+    For ``T > 20`` the sum of the betas, ``T (beta_1 + beta_T) / 2 = 10.05``, does not depend
+    on ``T``, and :math:`\\bar\\alpha_T` changes little. For ``T <= 20`` the end point would
+    reach 1, and this function (not theirs) caps it at 0.999: a shorter schedule, a smaller
+    sum. ``"cosine"`` is
     :func:`cosine_beta_schedule` with the paper's settings.
 
     Example:

@@ -79,7 +79,8 @@ def test_divergence_of_nonlinear_map_matches_finite_differences():
 
 def test_pf_ode_log_likelihood_is_exact_for_gaussian_data():
     # Data N(m, s^2 I); with the optimal eps and the exact marginal at s = T-1 as prior, the
-    # ODE's log-density at s = 0 is N(x; sqrt(abar_0) m, (abar_0 s^2 + 1 - abar_0) I), exactly.
+    # ODE's log-density at s = 0 is N(x; sqrt(abar_1) m, (abar_1 s^2 + 1 - abar_1) I), exactly, with
+    # abar_1 = alphas_cumprod[0] (paper steps count from 1).
     ab = Df.alphas_cumprod(Df.beta_schedule("linear", 20)).double()
     m, s = torch.tensor([0.7, -1.2], dtype=torch.float64), 0.3
     a0, aT = float(ab[0]), float(ab[-1])

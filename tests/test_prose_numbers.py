@@ -117,8 +117,6 @@ ALLOW: tuple[Allow, ...] = (
     Allow("guidance.ipynb", r"holds (?P<n>99\.9%) of the data's mass|the (?P<n2>0\.001) that defines|thirty "
           r"times the (?P<n3>0\.001) of real data", "the support level of the metric, a setting"),
     Allow("guidance.ipynb", r"\bclass (?P<n>\d)\b", "a class's index, a name"),
-    Allow("guidance.ipynb", r"Adherence reaches (?P<n>0\.99) by \$s = \$ \{glue|takes off \(passes "
-          r"(?P<n2>5%)\): at \$s = \$ \{glue", "the levels that define the glued scales, settings"),
     # --- capstone ----------------------------------------------------------------------------------
     Allow("capstone.ipynb", r"circle of radius (?P<n>2) with standard deviation (?P<n2>0\.1)",
           "the ring data's settings (companion.gan.ring_of_gaussians)"),
