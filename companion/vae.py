@@ -254,8 +254,8 @@ def elbo(
     :math:`(1 - \beta)\KL` and is not a bound. The
     expectation is averaged over ``n_samples`` reparameterised draws (``eq-reparam``).
     With ``analytic_kl`` the KL is the closed form ``eq-kl-std``; otherwise it is
-    estimated from the same draws, :math:`\log q(z\mid x) - \log p(z)`, which makes the
-    estimate exactly :math:`\log p(x)` for every draw when ``q`` is the true posterior.
+    estimated from the same draws, :math:`\log q(z\mid x) - \log p(z)`, which, at ``beta = 1``,
+    makes the estimate exactly :math:`\log p(x)` for every draw when ``q`` is the true posterior.
 
     Args:
         x: data, shape ``(batch, data_dim)``.

@@ -75,7 +75,7 @@ def _encoder_params(mu: ArrayLike, log_var: ArrayLike) -> tuple[torch.Tensor, to
 
 def _moment_matched_normal(n: int, batch: int, dim: int, generator: torch.Generator | None,
                            dtype: torch.dtype) -> torch.Tensor:
-    """``(n, batch, dim)`` normal draws whose sample mean is 0 and sample covariance is I for every point."""
+    """``(n, batch, dim)`` normal draws whose mean is 0 and second moment is I for every point."""
     eps = torch.randn(n, batch, dim, generator=generator, dtype=torch.float64)
     centred = eps - eps.mean(0)
     cov = torch.einsum("sbi,sbj->bij", centred, centred) / n  # (batch, dim, dim)
@@ -104,7 +104,7 @@ def fit_local_q(
     (closed-form KL) averaged over *fixed* reparameterisation noise, so the objective is a
     deterministic smooth function and L-BFGS applies; the sum of the points' ELBOs separates, so
     all points are optimised at once. By default the noise is moment-matched: for each point its
-    ``n_samples`` draws have sample mean 0 and sample covariance :math:`I` exactly. The average of
+    ``n_samples`` draws have mean 0 and second moment :math:`I` exactly. The average of
     a quadratic function of :math:`z` over such draws is its exact expectation, so for the
     linear-Gaussian model (whose :math:`\log p(x \mid z)` is quadratic) the objective is the exact
     ELBO and the optimum is the exact mean-field solution (:func:`mean_field_optimum`).
