@@ -12,8 +12,8 @@ __all__ = ["MODULES", "public_api", "chapter_usage", "api_index_html", "rest_to_
 #: The modules of the package, in the book's order.
 MODULES = ["distributions", "f_divergences", "change_of_variables", "validation", "utils", "plotting",
            "widgets", "metrics", "datasets", "networks", "training", "vae", "gradient_estimators",
-           "linear_gaussian", "vae_theory", "gan", "gan_theory", "flows", "splines", "autoregressive", "schedules",
-           "diffusion", "parameterisations", "mixtures", "samplers", "diffusion_theory", "paths",
+           "linear_gaussian", "vae_theory", "gan", "gan_theory", "flows", "splines", "autoregressive",
+           "schedules", "diffusion", "parameterisations", "mixtures", "samplers", "diffusion_theory", "paths",
            "flow_matching", "ode", "labelled_mixture", "conditional_models", "guidance",
            "guidance_remedies", "pf_ode", "capstone",
            *(f"views.{chapter}" for chapter in ("toolkit", "vae", "gan", "flows", "diffusion",
