@@ -15,7 +15,7 @@ MODULES = ["distributions", "f_divergences", "change_of_variables", "validation"
            "linear_gaussian", "vae_theory", "gan", "gan_theory", "flows", "splines", "autoregressive",
            "schedules", "diffusion", "parameterisations", "mixtures", "samplers", "diffusion_theory", "paths",
            "flow_matching", "ode", "labelled_mixture", "conditional_models", "guidance",
-           "guidance_remedies", "pf_ode", "capstone",
+           "guidance_remedies", "pf_ode", "capstone", "workers",
            *(f"views.{chapter}" for chapter in ("toolkit", "vae", "gan", "flows", "diffusion",
                                                 "flow_matching", "guidance", "capstone"))]
 

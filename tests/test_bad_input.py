@@ -1239,9 +1239,21 @@ case("capstone.run_benchmark", "shape", "seeds", lambda: Cp.run_benchmark(seeds=
 case("capstone.run_benchmark", "nan", "seeds", lambda: Cp.run_benchmark(seeds=(NAN,)), TypeError)
 case("capstone.run_benchmark", "range", "families", lambda: Cp.run_benchmark(families=("VAE", "RBM")))
 case("capstone.run_benchmark", "range", "workers", lambda: Cp.run_benchmark(workers=0))
+def _workers():
+    from companion import workers
+
+    return workers
+
+
 case("capstone.start_workers", "range", "workers", lambda: Cp.start_workers(0))
 case("capstone.start_workers", "nan", "workers", lambda: Cp.start_workers(NAN), TypeError)
 case("capstone.start_workers", "shape", "workers", lambda: Cp.start_workers([2, 2]), TypeError)
+case("workers.start_workers", "range", "workers", lambda: _workers().start_workers(0))
+case("workers.start_workers", "nan", "workers", lambda: _workers().start_workers(NAN), TypeError)
+case("workers.start_workers", "shape", "workers", lambda: _workers().start_workers([2, 2]), TypeError)
+case("workers.worker_pool", "range", "workers", lambda: _workers().worker_pool(0))
+case("workers.worker_pool", "nan", "workers", lambda: _workers().worker_pool(NAN), TypeError)
+case("workers.worker_pool", "shape", "workers", lambda: _workers().worker_pool([2, 2]), TypeError)
 _ROW = {"family": "GAN", "mmd": 0.1, "energy": 0.0, "log_likelihood": "none", "log_likelihood_kind": "none",
         "modes_covered": 8, "high_quality": 1.0, "train_seconds": 1.0, "sample_seconds": 0.1}
 case("capstone.summarise", "shape", "rows", lambda: Cp.summarise([]))
