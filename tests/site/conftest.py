@@ -57,6 +57,14 @@ def page(chromium):
     p.context.close()
 
 
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves files and logs nothing (a request that arrives after its test ended, such as the
+    search page's own fetches, would otherwise print to the terminal)."""
+
+    def log_message(self, format, *args):  # noqa: A002 -- the signature of the method it replaces
+        pass
+
+
 class _Server(socketserver.ThreadingTCPServer):
     """One thread per connection: a browser kept open between tests holds idle (pre-)connections,
     which would block a server that answers one connection at a time."""
@@ -67,8 +75,7 @@ class _Server(socketserver.ThreadingTCPServer):
 @pytest.fixture(scope="session")
 def site_url(html_dir):
     """Serve the built site on localhost for the duration of the tests."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(html_dir))
-    handler.log_message = lambda *a, **k: None
+    handler = functools.partial(_QuietHandler, directory=str(html_dir))
     with _Server(("127.0.0.1", 0), handler) as server:
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
