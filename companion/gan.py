@@ -445,7 +445,11 @@ def train_gan(
     # foreach: the same Adam update, bit for bit, in fewer calls
     opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=(0.5, 0.999), foreach=True)
     opt_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=(0.5, 0.999), foreach=True)
-    eval_z = torch.randn(n_eval, latent_dim, generator=gen, device=device)
+
+    def noise(n: int = batch_size) -> torch.Tensor:   # the one latent draw, for training and evaluation
+        return torch.randn(n, latent_dim, generator=gen, device=device)
+
+    eval_z = noise(n_eval)
     keys = ("step", "modes_covered", "high_quality", "max_share", "d_loss", "g_loss", "samples")
     history: dict = {k: [] for k in keys}
 
@@ -463,9 +467,6 @@ def train_gan(
 
     def batch() -> torch.Tensor:
         return x_all[torch.randint(0, len(x_all), (batch_size,), generator=gen, device=device)]
-
-    def noise() -> torch.Tensor:
-        return torch.randn(batch_size, latent_dim, generator=gen, device=device)
 
     evaluate(0, float("nan"), float("nan"))
     d_loss_v = g_loss_v = float("nan")

@@ -122,13 +122,6 @@ def interval_scale(alpha_bar: float, scale, sigma_lo: float, sigma_hi: float):
     return scale if sigma_lo < sigma <= sigma_hi else 1.0
 
 
-def _threshold(x0_hat: torch.Tensor, q: float, bound: float) -> torch.Tensor:
-    flat = x0_hat.abs().reshape(x0_hat.shape[0], -1)                                   # (batch, n)
-    rho = torch.quantile(flat, q, dim=1).clamp(min=bound)                              # (batch,)
-    rho = rho.reshape(-1, *([1] * (x0_hat.ndim - 1)))
-    return torch.maximum(torch.minimum(x0_hat, rho), -rho) * (bound / rho)
-
-
 def dynamic_threshold(x0_hat: torch.Tensor, percentile: float, bound: float = 1.0) -> torch.Tensor:
     r"""Dynamic thresholding of a predicted clean sample (Saharia et al., 2022), ``eq-dynamic-threshold``.
 
@@ -154,7 +147,11 @@ def dynamic_threshold(x0_hat: torch.Tensor, percentile: float, bound: float = 1.
     x0_hat = check_array(x0_hat, "x0_hat", ndim=(2, 3, 4))
     percentile = check_scalar(percentile, "percentile", low=0.0, high=100.0)
     bound = check_scalar(bound, "bound", low=0.0, closed=(False, True))
-    return _threshold(torch.as_tensor(x0_hat), percentile / 100.0, bound)
+    x0_hat = torch.as_tensor(x0_hat)
+    flat = x0_hat.abs().reshape(x0_hat.shape[0], -1)                                   # (batch, n)
+    rho = torch.quantile(flat, percentile / 100.0, dim=1).clamp(min=bound)             # (batch,)
+    rho = rho.reshape(-1, *([1] * (x0_hat.ndim - 1)))
+    return torch.maximum(torch.minimum(x0_hat, rho), -rho) * (bound / rho)
 
 
 def guided_sample_remedied(model, labels: torch.Tensor, scale, alphas_cumprod: torch.Tensor, *,
@@ -201,7 +198,7 @@ def guided_sample_remedied(model, labels: torch.Tensor, scale, alphas_cumprod: t
             raise TypeError(f"interval: expected a pair (sigma_lo, sigma_hi), got {interval!r}")
         interval_scale(float(ab[0]), 1.0, *interval)                  # checks the interval once
     if percentile is not None:
-        q = check_scalar(percentile, "percentile", low=0.0, high=100.0) / 100.0
+        percentile = check_scalar(percentile, "percentile", low=0.0, high=100.0)
     bound = check_scalar(bound, "bound", low=0.0, closed=(False, True))
     null = torch.full_like(labels, model.null_label)
     batch = labels.shape[0]
@@ -215,7 +212,7 @@ def guided_sample_remedied(model, labels: torch.Tensor, scale, alphas_cumprod: t
             both = model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([null, labels]))  # (2 batch, d)
         eps = _rescale(cfg_combine(both[:batch], both[batch:], _check_scale(s, batch)), both[batch:], phi)
         if percentile is not None:
-            x0_hat = _threshold((x - math.sqrt(1.0 - a) * eps) / math.sqrt(a), q, bound)
+            x0_hat = dynamic_threshold((x - math.sqrt(1.0 - a) * eps) / math.sqrt(a), percentile, bound)
             eps = (x - math.sqrt(a) * x0_hat) / math.sqrt(1.0 - a)
         return eps
 

@@ -376,14 +376,14 @@ def kl_warmup(step: int, warmup_steps: int) -> float:
     r"""The weight of the KL term at a training step under a linear warm-up, equation ``eq-kl-warmup``
     (the linear schedule of Sønderby et al.; Bowman et al.'s KL annealing used a sigmoid-shaped one).
 
-    .. math:: \beta_t = \min(1, t / T),
+    .. math:: \beta^{(n)} = \min(1, n / n_\text{w}),
 
-    so training starts near pure reconstruction and reaches the ELBO at step :math:`T`;
-    ``warmup_steps = 0`` means no warm-up (:math:`\beta_t = 1`).
+    so training starts near pure reconstruction and reaches the ELBO at step :math:`n_\text{w}`;
+    ``warmup_steps = 0`` means no warm-up (:math:`\beta^{(n)} = 1`).
 
     Args:
-        step: the step :math:`t` (>= 0).
-        warmup_steps: :math:`T` (>= 0).
+        step: the step :math:`n` (>= 0).
+        warmup_steps: :math:`n_\text{w}` (>= 0).
 
     Reference: Bowman et al., *Generating Sentences from a Continuous Space*, CoNLL 2016;
     Sønderby et al., *Ladder Variational Autoencoders*, NIPS 2016.
@@ -448,7 +448,7 @@ def train_vae_remedied(
     Each step maximises, on a minibatch of :math:`B` points with one reparameterised draw each,
 
     .. math:: \frac1B \sum_b \log p_\theta(x_b \mid z_b)
-        - \beta_t \sum_j \max\big(\lambda, \overline{\KL}_j\big);
+        - \beta^{(n)} \sum_j \max\big(\lambda, \overline{\KL}_j\big);
 
     with ``warmup_steps = 0`` and ``free_bits = 0`` this is the ELBO, and the run is that of
     :func:`companion.vae.train_vae` without ``val_data`` (the same minibatches and noise from the

@@ -186,3 +186,15 @@ def test_results_of_a_changed_function_are_dropped(toy):
     table = (toy / "appendix.md").read_text().split("|---|---|---|---|\n")[1]
     assert table.strip() == M.END  # no row: the stale result is gone
     assert json.loads(results.read_text())["mutants"][m.id]["sha"] == "not-the-sha"  # --table writes no JSON
+
+
+def test_a_survivor_is_run_again_in_the_chapters_it_has_not_met():
+    """A mutant that survived one chapter is unfinished until every chapter it is planned for ran it."""
+    caught = {"runs": {"a": {"status": "caught"}}}
+    survived_a = {"runs": {"a": {"status": "survived"}}}
+    assert M._unfinished(None, ["a"], [])
+    assert not M._unfinished(caught, ["a", "b"], [])                  # caught once is enough
+    assert M._unfinished(survived_a, ["a", "b"], [])                  # b has not run it
+    assert not M._unfinished(survived_a, ["a", "b"], ["a"])           # only a was asked for
+    assert not M._unfinished(survived_a, ["a"], [])
+    assert M.status_of({"id": "m", **survived_a}, ["a", "b"], {}) == "not run"

@@ -532,6 +532,17 @@ def plan(mutants: list[Mutant], chapters_of: dict[str, str]) -> dict[str, list[s
             for m in mutants}
 
 
+def _unfinished(entry: dict | None, chapters: list[str], only: list[str]) -> bool:
+    """Whether a mutant still needs a run: no result, or it survived and a chapter it is planned for
+    (among ``only``, when given) has not run it yet."""
+    if entry is None:
+        return True
+    runs = entry.get("runs", {})
+    if any(r["status"] == "caught" for r in runs.values()):
+        return False
+    return any(c not in runs for c in chapters if not only or c in only)
+
+
 def status_of(entry: dict, chapters: list[str], reasons: dict[str, str]) -> str:
     runs = entry.get("runs", {})
     if any(r["status"] == "caught" for r in runs.values()):
@@ -694,7 +705,7 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[
         chosen = [m for m in mutants if planned[m.id]
                   and (not args.chapter or set(planned[m.id]) & set(args.chapter))
                   and (args.only is None or re.search(args.only, m.id))
-                  and (args.rerun or m.id not in results["mutants"])]
+                  and (args.rerun or _unfinished(results["mutants"].get(m.id), planned[m.id], args.chapter))]
         if args.limit is not None:
             chosen = chosen[: args.limit]
         baselines: dict[str, Outcome] = {}
@@ -704,8 +715,10 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[
         for k, m in enumerate(chosen, 1):
             entry = {"id": m.id, "function": m.target.name, "labels": list(m.target.labels), "op": m.op,
                      "mutant": m.description, "sha": m.target.sha, "runs": {}}
+            if not args.rerun and m.id in results["mutants"]:     # survived some chapters, others left
+                entry["runs"] = dict(results["mutants"][m.id]["runs"])
             for chapter in planned[m.id]:
-                if args.chapter and chapter not in args.chapter:
+                if (args.chapter and chapter not in args.chapter) or chapter in entry["runs"]:
                     continue
                 if chapter not in baselines:
                     texts[chapter] = chapter_path[chapter].read_text()  # one snapshot per run
