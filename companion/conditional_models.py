@@ -38,7 +38,8 @@ class ConditionalDenoiser(nn.Module):
 
     Args:
         n_classes: number of classes ``K``.
-        T: number of diffusion steps (to scale ``t``).
+        T: number of diffusion steps (``t`` is checked to lie in ``0 .. T-1``; the embedding takes the
+            raw index).
         dim: data dimension.
         hidden: hidden width.
         emb: label-embedding width.
@@ -134,7 +135,7 @@ def train_conditional_denoiser(x: torch.Tensor, labels: torch.Tensor, n_classes:
 
 
 class NoisyClassifier(nn.Module):
-    r"""A small MLP classifier :math:`p_\phi(c \mid x_t, t)` on noised inputs, for classifier guidance.
+    r"""A small MLP classifier :math:`p_\psi(c \mid x_t, t)` on noised inputs, for classifier guidance.
 
     Args:
         n_classes: number of classes ``K``.
@@ -163,11 +164,11 @@ def train_noisy_classifier(x: torch.Tensor, labels: torch.Tensor, n_classes: int
                            alphas_cumprod: torch.Tensor, *, steps: int = 600, batch_size: int = 256,
                            lr: float = 3e-3, hidden: int = 64, seed: int = 0, device: str = "cpu",
                            progress: bool = True) -> tuple[NoisyClassifier, dict]:
-    r"""Train :math:`p_\phi(c\mid x_t, t)` by cross-entropy on noised data (``eq-classifier-guidance``).
+    r"""Train :math:`p_\psi(c\mid x_t, t)` by cross-entropy on noised data (``eq-classifier-guidance``).
 
     .. math::
-        \mathcal L(\phi) = -\E_{x_0, c, t, \epsilon}
-        \log p_\phi\big(c \mid \sqrt{\bar\alpha_t}x_0 + \sqrt{1-\bar\alpha_t}\epsilon,\ t\big)
+        \mathcal L(\psi) = -\E_{x_0, c, t, \epsilon}
+        \log p_\psi\big(c \mid \sqrt{\bar\alpha_t}x_0 + \sqrt{1-\bar\alpha_t}\epsilon,\ t\big)
 
     The minimiser is the noised posterior :math:`p_t(c\mid x)` of :func:`class_log_posterior`.
 

@@ -352,7 +352,7 @@ def langevin_sample(score_fn: Callable[[torch.Tensor], torch.Tensor], x: torch.T
     is :math:`\alpha_i/2`.) For small :math:`h` and
     many steps the chains approach :math:`p`; there is no accept/reject step, so the
     stationary law is :math:`p` only up to an :math:`O(h)` bias (for
-    :math:`\mathcal N(m, s^2)` it is :math:`\mathcal N(m,\ s^2/(1 - h/(2s^2)))`).
+    :math:`\mathcal N(m, \sigma^2)` it is :math:`\mathcal N(m,\ \sigma^2/(1 - h/(2\sigma^2)))`).
 
     Args:
         score_fn: ``score_fn(x) -> score``, shapes ``(batch, ...)``.

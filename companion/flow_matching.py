@@ -345,7 +345,7 @@ def train_velocity_model(model: torch.nn.Module, data: torch.Tensor, *, path: st
 
 def reflow_couplings(velocity_fn: VelocityFn, n: int, steps: int = 100, method: str = "rk4", seed: int = 0,
                      dim: int = 2):
-    r"""Rectified flow's reflow pairs :math:`(x_0, \Phi_1(x_0))`, equation ``eq-fm-reflow``.
+    r"""Rectified flow's reflow pairs :math:`(x_0, \hat x_1 = \psi_1(x_0))`, equation ``eq-fm-reflow``.
 
     Draws :math:`x_0 \sim \mathcal N(0, I)` (float64, from a generator seeded by ``seed``) and
     pushes them through the ODE of ``velocity_fn`` with :func:`ode_sample`. Training a new

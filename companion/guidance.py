@@ -124,14 +124,14 @@ def classifier_guidance(eps_uncond: torch.Tensor, grad_log_prob: torch.Tensor, s
 
     .. math::
         \hat\epsilon_s = \hat\epsilon(x_t, \varnothing)
-        - s\,\sqrt{1-\bar\alpha_t}\;\nabla_x \log p_\phi(c \mid x_t)
+        - s\,\sqrt{1-\bar\alpha_t}\;\nabla_x \log p_\psi(c \mid x_t)
 
-    With the exact classifier :math:`p_\phi = p_t(c\mid x)` this equals :func:`cfg_combine` with
+    With the exact classifier :math:`p_\psi = p_t(c\mid x)` this equals :func:`cfg_combine` with
     exact predictions, for every :math:`s`: the two methods differ only in what is learned.
 
     Args:
         eps_uncond: the unconditional prediction, shape ``(batch, d)``.
-        grad_log_prob: :math:`\nabla_x \log p_\phi(c\mid x_t)`, shape ``(batch, d)``.
+        grad_log_prob: :math:`\nabla_x \log p_\psi(c\mid x_t)`, shape ``(batch, d)``.
         scale: the guidance scale :math:`s` (finite number or ``(batch,)`` tensor).
         alpha_bar: :math:`\bar\alpha_t` in (0, 1).
 
@@ -226,7 +226,8 @@ def guided_sample(model, labels: torch.Tensor, scale, alphas_cumprod: torch.Tens
         seed: seeds the initial noise and the fresh noise.
 
     Returns:
-        samples :math:`x_0`, shape ``(batch, d)``, float64.
+        samples :math:`x_0`, shape ``(batch, d)``: float64 for a :class:`MixtureDenoiser`, float32
+        otherwise.
 
     Example:
         >>> from companion.diffusion import alphas_cumprod, linear_beta_schedule
@@ -256,7 +257,7 @@ def classifier_guided_sample(model, classifier: Callable, labels: torch.Tensor, 
     r"""Draw samples with classifier guidance, equation ``eq-classifier-guidance``.
 
     The unconditional prediction (null label) is pushed along
-    :math:`\nabla_x \log p_\phi(c\mid x_t, t)`, computed by autograd.
+    :math:`\nabla_x \log p_\psi(c\mid x_t, t)`, computed by autograd.
 
     Args:
         model: denoiser with a ``null_label`` (only its unconditional prediction is used).
@@ -264,7 +265,8 @@ def classifier_guided_sample(model, classifier: Callable, labels: torch.Tensor, 
         labels, scale, alphas_cumprod, n_steps, eta, seed: as in :func:`guided_sample`.
 
     Returns:
-        samples :math:`x_0`, shape ``(batch, d)``, float64.
+        samples :math:`x_0`, shape ``(batch, d)``: float64 for a :class:`MixtureDenoiser`, float32
+        otherwise.
     """
     labels, scale, ab, n_steps, eta, seed = _check_sampler_args(model, labels, scale, alphas_cumprod,
                                                                 n_steps, eta, seed)

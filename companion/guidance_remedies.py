@@ -179,7 +179,7 @@ def guided_sample_remedied(model, labels: torch.Tensor, scale, alphas_cumprod: t
         bound: :math:`b` of :func:`dynamic_threshold`.
 
     Returns:
-        samples, shape ``(batch, d)``, float64.
+        samples, shape ``(batch, d)``: float64 for a :class:`MixtureDenoiser`, float32 otherwise.
 
     Example:
         >>> from companion.diffusion import alphas_cumprod, linear_beta_schedule

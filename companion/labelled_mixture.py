@@ -2,10 +2,12 @@ r"""A labelled Gaussian mixture (chapter ``ch-guidance``): exact class-condition
 
 Each class is a mixture of isotropic Gaussians; noised to a level :math:`\bar\alpha` the data stays
 one, so :math:`\log p_t(x)`, :math:`\log p_t(x \mid c)`, :math:`p_t(c \mid x)` and their scores are
-exact (:func:`mixture_score`, :func:`class_log_posterior`), and so is the score of the tilted
-density :math:`p(x)\,p(c \mid x)^s` that classifier-free guidance aims at, on a grid
-(:func:`noised_tilt_score`, equation ``eq-tilt``). The guidance chapter checks its networks and
-samplers against them.
+exact (:func:`mixture_score`, :func:`class_log_posterior`), and so is the tilted density
+:math:`p_t(x)\,p_t(c \mid x)^s` whose score guidance follows (:func:`tilted_log_prob`, equation
+``eq-tilt``). The score of the clean tilt noised by the forward process, which guidance does not
+follow except at :math:`s \in \{0, 1\}`, is computed by quadrature on a grid
+(:func:`noised_tilt_score`, equation ``eq-noised-tilt``). The guidance chapter checks its networks
+and samplers against them.
 """
 
 from __future__ import annotations

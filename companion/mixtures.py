@@ -261,7 +261,7 @@ def gmm_path_log_prob(x: torch.Tensor, t: torch.Tensor, means: torch.Tensor, std
                       weights: torch.Tensor, path: str = "linear") -> torch.Tensor:
     r"""Exact :math:`\log p_t(x)` when the data is an isotropic mixture, equation ``eq-fm-gmm-velocity``.
 
-    .. math:: p_t = \sum_j w_j\, \mathcal N\big(\alpha_t \mu_j,\ (\sigma_t^2 + \alpha_t^2 s_j^2) I\big)
+    .. math:: p_t = \sum_j w_j\, \mathcal N\big(\alpha_t \mu_j,\ (\sigma_t^2 + \alpha_t^2 \sigma_j^2) I\big)
 
     Args:
         x: points, shape ``(batch, d)``.
@@ -289,15 +289,15 @@ def gmm_marginal_velocity(x: torch.Tensor, t: torch.Tensor, means: torch.Tensor,
     :math:`u_t(x) = \E[\dot\sigma_t x_0 + \dot\alpha_t x_1 \mid x_t = x]`.
 
     Within component :math:`j`, :math:`(x_0, x_1, x_t)` is jointly Gaussian with
-    :math:`v_j = \sigma_t^2 + \alpha_t^2 s_j^2`, so
+    :math:`\tau_j^2 = \sigma_t^2 + \alpha_t^2 \sigma_j^2`, so
 
     .. math::
-        \E[x_0 \mid x, j] = \frac{\sigma_t}{v_j}(x - \alpha_t\mu_j),\quad
-        \E[x_1 \mid x, j] = \mu_j + \frac{\alpha_t s_j^2}{v_j}(x - \alpha_t\mu_j),\quad
+        \E[x_0 \mid x, j] = \frac{\sigma_t}{\tau_j^2}(x - \alpha_t\mu_j),\quad
+        \E[x_1 \mid x, j] = \mu_j + \frac{\alpha_t \sigma_j^2}{\tau_j^2}(x - \alpha_t\mu_j),\quad
         u_t(x) = \sum_j r_j(x)\big(\dot\sigma_t \E[x_0 \mid x, j] + \dot\alpha_t \E[x_1 \mid x, j]\big),
 
-    with responsibilities :math:`r_j(x) \propto w_j \mathcal N(x; \alpha_t\mu_j, v_j I)`
-    (a softmax of log-densities). Finite on all of :math:`[0, 1]` since :math:`v_j > 0`.
+    with responsibilities :math:`r_j(x) \propto w_j \mathcal N(x; \alpha_t\mu_j, \tau_j^2 I)`
+    (a softmax of log-densities). Finite on all of :math:`[0, 1]` since :math:`\tau_j^2 > 0`.
 
     Args:
         x: points, shape ``(batch, d)``.

@@ -130,10 +130,10 @@ def velocity_to_x1(v: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor, path: st
     :math:`v = \dot\sigma_t\hat\epsilon + \dot\alpha_t\hat x_1`:
 
     .. math::
-        \hat x_1 = \frac{\sigma_t v - \dot\sigma_t x_t}{D_t},\qquad
-        D_t = \sigma_t\dot\alpha_t - \alpha_t\dot\sigma_t.
+        \hat x_1 = \frac{\sigma_t v - \dot\sigma_t x_t}{\Delta_t},\qquad
+        \Delta_t = \sigma_t\dot\alpha_t - \alpha_t\dot\sigma_t.
 
-    :math:`D_t = 1` (linear) and :math:`\pi/2` (cosine): regular on all of :math:`[0, 1]`.
+    :math:`\Delta_t = 1` (linear) and :math:`\pi/2` (cosine): regular on all of :math:`[0, 1]`.
 
     Args:
         v: velocity, shape ``(batch, ...)``; x_t: points, the same shape.
@@ -153,7 +153,7 @@ def velocity_to_eps(v: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor, path: s
 
     Equation ``eq-fm-conversions``.
 
-    .. math:: \hat\epsilon = \frac{\dot\alpha_t x_t - \alpha_t v}{D_t}
+    .. math:: \hat\epsilon = \frac{\dot\alpha_t x_t - \alpha_t v}{\Delta_t}
 
     Regular on all of :math:`[0, 1]` for both paths (see :func:`velocity_to_x1`).
 
@@ -170,7 +170,7 @@ def velocity_to_score(v: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor, path:
 
     .. math::
         \nabla\log p_t(x_t) = -\frac{\E[x_0 \mid x_t]}{\sigma_t}
-        = -\frac{\dot\alpha_t x_t - \alpha_t v}{\sigma_t D_t}
+        = -\frac{\dot\alpha_t x_t - \alpha_t v}{\sigma_t \Delta_t}
 
     Singular at :math:`t = 1` (:math:`\sigma_1 = 0`): a ``t`` equal to 1 raises.
 

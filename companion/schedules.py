@@ -1,7 +1,7 @@
 r"""Noise schedules (chapter ``ch-diffusion``): the betas, :math:`\bar\alpha_t`, and their checks.
 
-The mathematics counts steps :math:`t = 1, \dots, T` with :math:`\bar\alpha_t = \prod_{s=1}^t
-\alpha_s`; the arrays are 0-based, so ``betas[t - 1]`` is :math:`\beta_t` and
+The mathematics counts steps :math:`t = 1, \dots, T` with :math:`\bar\alpha_t = \prod_{i=1}^t
+\alpha_i`; the arrays are 0-based, so ``betas[t - 1]`` is :math:`\beta_t` and
 ``alphas_cumprod[t - 1]`` is :math:`\bar\alpha_t`. Every function here is used by the forward
 process (:mod:`companion.diffusion`), the samplers (:mod:`companion.samplers`) and the Gaussian
 mixture oracle (:mod:`companion.mixtures`).
