@@ -451,7 +451,8 @@ def categorical_log_prob(x: ArrayLike, log_probs: ArrayLike) -> Array:
     .. math:: \log P(x) = \sum_d \log \pi_{d, x_d}
 
     ``x``: integer levels, shape ``(batch, D)``; ``log_probs``: :math:`\log \pi`, shape ``(D, K)``
-    (e.g. from :func:`fit_pixel_categorical`). Returns shape ``(batch,)``, of ``x``'s kind and dtype.
+    (e.g. from :func:`fit_pixel_categorical`). Returns shape ``(batch,)``, of ``x``'s kind (NumPy or
+    torch); a floating ``x`` keeps its dtype, an integer ``x`` gives float64.
 
     Example:
         >>> lp = torch.log(torch.tensor([[0.25, 0.75]], dtype=torch.float64))

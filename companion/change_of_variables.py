@@ -100,7 +100,7 @@ def log_prob_change_of_variables(
         + \log\left|\det \frac{\partial f^{-1}}{\partial x}(x)\right|
 
     The one-dimensional case is
-    :func:`companion.distributions.log_prob_change_of_variables_1d` (equation ``eq-cov-1d``).
+    :func:`log_prob_change_of_variables_1d` (equation ``eq-cov-1d``).
 
     Args:
         x: points, shape ``(batch, dim)``.

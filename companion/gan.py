@@ -233,7 +233,7 @@ def mode_coverage(
     r"""Modes covered and the fraction of high-quality samples (Srivastava et al., 2017).
 
     A sample is *high quality* if it lies within ``n_std`` standard deviations of its
-    nearest centre, :math:`\min_k \|x - \mu_k\| \le 3\sigma`; a mode is *covered* if at
+    nearest centre, :math:`\min_k \|x - \mu_k\| \le n_\text{std}\,\sigma` (``n_std = 3`` by default); a mode is *covered* if at
     least ``min_count`` high-quality samples are nearest to it. ``max_share``, the largest
     fraction of all samples nearest to one centre, detects collapse even when samples
     are blurry: about ``1/K`` for a balanced generator, 1 for total collapse.
@@ -345,7 +345,7 @@ class GANRun:
     """The result of :func:`train_gan`: the trained networks and the history of metrics.
 
     ``history`` has lists ``step``, ``modes_covered``, ``high_quality``, ``max_share``, ``d_loss``,
-    ``g_loss`` (one entry per evaluation) and ``samples`` (an ``(n_eval, 2)`` array per
+    ``g_loss`` (one entry per evaluation) and ``samples`` (an ``(n_eval, dim)`` array per
     evaluation, for plots).
     """
 

@@ -9,8 +9,8 @@ game, its losses and training), which re-exports them:
   integrals as Riemann sums, as in :mod:`companion.gan`);
 - the Dirac GAN of Mescheder et al. (2018): data :math:`\delta_0`, generator
   :math:`\delta_\theta`, linear discriminator :math:`D_\psi(x) = \psi x`; its gradient
-  vector field, Jacobian, linearised update maps and simulated trajectories, and the
-  widget that shows them.
+  vector field, Jacobian, linearised update maps and simulated trajectories (the widget that
+  shows them is in :mod:`companion.views.gan`).
 
 The Dirac GAN follows the paper's sign convention, :math:`L(\theta, \psi) = f(\psi\theta) + f(0)`
 with :math:`f(t) = -\log(1 + e^{-t})`; the book's value function ``eq-gan-value`` is the same
@@ -212,8 +212,9 @@ def dirac_gan_step_matrix(lr: float, method: str = "simultaneous", gamma: float 
 
     with :math:`a = f'(0) = 1/2` and learning rate :math:`h`; the alternating step updates
     :math:`\theta` first and then :math:`\psi` at the new :math:`\theta`. Near the
-    equilibrium, :math:`k` steps multiply :math:`(\theta, \psi)` by :math:`M^k`; the
-    distance grows or shrinks by the spectral radius of :math:`M` per step.
+    equilibrium, :math:`k` steps multiply :math:`(\theta, \psi)` by :math:`M^k`; over many steps the
+    distance grows or shrinks by a factor of the spectral radius of :math:`M` per step
+    (asymptotically: a single step can differ, since :math:`M` need not be a normal matrix).
 
     Args:
         lr: learning rate :math:`h` (> 0).

@@ -276,6 +276,9 @@ def mixture_eps(mix: LabelledMixture, x: torch.Tensor, alpha_bar: float,
                 labels: torch.Tensor | None = None) -> torch.Tensor:
     r"""Optimal noise prediction :math:`\epsilon^* = -\sqrt{1-\bar\alpha_t}\nabla\log p_t`, ``eq-eps-score``.
 
+    With ``labels`` these are the exact conditional and unconditional predictions that classifier-free
+    guidance combines, ``eq-cfg``.
+
     Args:
         mix: the labelled mixture.
         x: noised points, shape ``(batch, d)``.

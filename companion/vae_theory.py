@@ -175,7 +175,7 @@ def mean_field_optimum(
     the same for every :math:`x`, zero only when :math:`P` is diagonal (Hadamard's inequality).
 
     Args:
-        model: a :class:`companion.vae.LinearGaussianModel`.
+        model: a :class:`companion.linear_gaussian.LinearGaussianModel`.
         x: data, shape ``(batch, data_dim)``.
 
     Returns:
@@ -460,7 +460,7 @@ def train_vae_remedied(
         steps: optimiser steps.
         batch_size: minibatch size (capped at ``n``).
         lr: Adam learning rate.
-        warmup_steps: :math:`T` of the linear warm-up (0: none).
+        warmup_steps: :math:`n_\text{w}` of the linear warm-up (0: none).
         free_bits: :math:`\lambda` in nats per unit (0: none).
         seed: seeds the minibatch order and the noise.
         device: where to train.
