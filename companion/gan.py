@@ -233,10 +233,10 @@ def mode_coverage(
     r"""Modes covered and the fraction of high-quality samples (Srivastava et al., 2017).
 
     A sample is *high quality* if it lies within ``n_std`` standard deviations of its
-    nearest centre, :math:`\min_k \|x - \mu_k\| \le n_\text{std}\,\sigma` (``n_std = 3`` by default); a mode is *covered* if at
-    least ``min_count`` high-quality samples are nearest to it. ``max_share``, the largest
-    fraction of all samples nearest to one centre, detects collapse even when samples
-    are blurry: about ``1/K`` for a balanced generator, 1 for total collapse.
+    nearest centre, :math:`\min_k \|x - \mu_k\| \le n_\text{std}\,\sigma` (``n_std = 3`` by
+    default); a mode is *covered* if at least ``min_count`` high-quality samples are nearest
+    to it. ``max_share``, the largest fraction of all samples nearest to one centre, detects
+    collapse even when samples are blurry: about ``1/K`` for a balanced generator, 1 for total collapse.
 
     Args:
         samples: generated points, shape ``(n, dim)``.

@@ -22,7 +22,7 @@ import torch
 from .validation import check_int
 
 # moved_names is package plumbing, not listed here
-__all__ = ["set_seed", "start_chapter", "train_scale", "scaled", "default_device"]
+__all__ = ["set_seed", "start_chapter", "train_scale", "scaled", "default_device", "worst"]
 
 #: The largest accepted ``COMPANION_TRAIN_SCALE``.
 _MAX_TRAIN_SCALE = 100
@@ -167,3 +167,40 @@ def moved_names(module: str, homes: Mapping[str, Sequence[str]]):
         raise AttributeError(f"module {module!r} has no attribute {name!r}")
 
     return __getattr__
+
+
+def worst(*values) -> float:
+    """The largest of ``values``, and NaN if any of them holds a NaN: the worst error of a check.
+
+    Each value may be a number, a NumPy array, a torch tensor, or an iterable of these (a
+    generator, a list, a dict's ``values()``); every element counts. Python's ``max`` cannot be
+    trusted with this: every comparison with NaN is false, so ``max(0.0, nan)`` is ``0.0``, and a
+    check ``max(errors) < tol`` passes when a formula returns NaN after the first entry. The
+    chapters take their worst errors with this function instead.
+
+    Example:
+        >>> worst(0.1, [0.3, 0.2]), max(0.0, float("nan")), worst(0.0, float("nan"))
+        (0.3, 0.0, nan)
+    """
+    flat: list[float] = []
+
+    def add(v) -> None:
+        if isinstance(v, torch.Tensor):
+            flat.extend(v.detach().double().cpu().reshape(-1).tolist())
+        elif isinstance(v, np.ndarray | np.generic):
+            flat.extend(np.asarray(v, dtype=float).reshape(-1).tolist())
+        elif isinstance(v, int | float):
+            flat.append(float(v))
+        elif isinstance(v, str | bytes) or not hasattr(v, "__iter__"):
+            raise TypeError("values: expected numbers, arrays, tensors or iterables of them, "
+                            f"got {type(v).__name__}")
+        else:
+            for item in v:
+                add(item)
+
+    for v in values:
+        add(v)
+    if not flat:
+        raise ValueError("values: expected at least one number, got none")
+    return float(np.max(flat))
+

@@ -1649,6 +1649,8 @@ case("vae_theory.train_vae_remedied", "range", "warmup_steps",
 case("utils.start_chapter", "shape", "threads", lambda: Ut.start_chapter(0, threads=np.zeros(2)), TypeError)
 case("utils.start_chapter", "nan", "seed", lambda: Ut.start_chapter(NAN), TypeError)
 case("utils.start_chapter", "range", "threads", lambda: Ut.start_chapter(0, threads=0))
+case("utils.worst", "shape", "values", lambda: Ut.worst("0.1"), TypeError)
+case("utils.worst", "range", "values", lambda: Ut.worst([]))
 
 EXEMPT: dict[str, str] = {
     "schedules.NoiseSchedule": "a value object: built by from_betas, linear or cosine, which check their "
@@ -1675,6 +1677,7 @@ EXEMPT: dict[str, str] = {
 #: (callable, kind) pairs with no case, and why the kind does not apply.
 NOT_APPLICABLE: dict[tuple[str, str], str] = {
     ("validation.check_positive", "shape"): "accepts any shape",
+    ("utils.worst", "nan"): "NaN is its point: a NaN among the values is the result, never dropped",
     ("plotting.figure_png", "shape"): "takes a matplotlib figure, not numbers",
     ("plotting.figure_png", "nan"): "takes a matplotlib figure, not numbers",
     ("plotting.figure_alt_text", "shape"): "takes a matplotlib figure, not numbers",

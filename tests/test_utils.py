@@ -1,9 +1,12 @@
-"""The environment switches of companion.utils: COMPANION_TRAIN_SCALE and COMPANION_DEVICE.
+"""companion.utils: the environment switches COMPANION_TRAIN_SCALE and COMPANION_DEVICE, and ``worst``.
 
 The chapters pass their training steps through ``scaled`` and their device through
 ``default_device``; unset, the variables must give exactly the tested CPU path.
 """
 
+import math
+
+import numpy as np
 import pytest
 import torch
 
@@ -89,3 +92,15 @@ def test_unknown_device_names_the_variable(monkeypatch, raw):
     expected = r"COMPANION_DEVICE: expected 'cpu', 'cuda', 'cuda:N', 'mps' or 'auto'"
     with pytest.raises(ValueError, match=expected):
         default_device()
+
+
+def test_worst_keeps_a_nan_that_max_drops():
+    """The chapters' worst-error helper: the largest value, NaN wherever a NaN hides (max drops it)."""
+    from companion.utils import worst
+
+    nan = float("nan")
+    assert max(0.0, nan) == 0.0                        # why the helper exists
+    assert math.isnan(worst(0.0, nan)) and math.isnan(worst([1.0, nan, 2.0]))
+    assert math.isnan(worst(torch.tensor([0.5, nan]))) and math.isnan(worst(np.array([[nan]])))
+    assert worst(0.1, [0.3, 0.2], (x for x in [0.25]), {"a": 0.05}.values()) == 0.3
+    assert worst(torch.tensor([1.0, 4.0]), np.float64(2.0), 3) == 4.0
