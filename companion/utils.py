@@ -185,10 +185,13 @@ def worst(*values) -> float:
     flat: list[float] = []
 
     def add(v) -> None:
+        # an array counts by its own maximum: NumPy's and torch's propagate NaN, unlike max()
         if isinstance(v, torch.Tensor):
-            flat.extend(v.detach().double().cpu().reshape(-1).tolist())
+            if v.numel():
+                flat.append(float(v.detach().max()))
         elif isinstance(v, np.ndarray | np.generic):
-            flat.extend(np.asarray(v, dtype=float).reshape(-1).tolist())
+            if np.size(v):
+                flat.append(float(np.max(v)))
         elif isinstance(v, int | float):
             flat.append(float(v))
         elif isinstance(v, str | bytes) or not hasattr(v, "__iter__"):
