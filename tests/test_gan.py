@@ -556,6 +556,31 @@ def test_dirac_widget_numbers():
     assert numbers["radius simultaneous"] < 1 and numbers["final distance alternating"] < 1e-3
 
 
+def test_dirac_widget_grid_walks_through_every_regime_the_chapter_names():
+    """The slider grid was cut to 10 x 6 positions to keep gan.html light (issue 17, item 14); it
+    must still show what the chapter's text says: without the penalty the simultaneous run
+    spirals out at every h while the alternating one circles; with a small penalty the
+    simultaneous run converges until h passes gamma / a^2 = 4 gamma, then escapes; with a larger
+    one both converge at every h."""
+    from companion import views
+
+    spec = views.gan.dirac_widget_spec()
+    hs, gammas = spec.values("lr"), spec.values("gamma")
+
+    def radius(h, g, method):
+        return np.abs(np.linalg.eigvals(gan.dirac_gan_step_matrix(h, method, g))).max()
+
+    assert gammas[0] == 0.0 and len(spec.grid()) <= 60
+    assert all(radius(h, 0.0, "simultaneous") > 1 for h in hs)
+    assert all(radius(h, 0.0, "alternating") == pytest.approx(1.0, abs=1e-12) for h in hs)
+    escapes = [g for g in gammas[1:]
+               if radius(hs[0], g, "simultaneous") < 1 < radius(hs[-1], g, "simultaneous")]
+    assert escapes, "no penalty at which the simultaneous run escapes at a larger h"
+    for g in escapes:  # escapes exactly where h > gamma / a^2, a = f'(0) = 1/2
+        assert [radius(h, g, "simultaneous") > 1 + 1e-12 for h in hs] == [h > 4 * g + 1e-9 for h in hs], g
+    assert any(all(radius(h, g, m) < 1 for h in hs for m in ("simultaneous", "alternating")) for g in gammas)
+
+
 def test_train_gan_with_wgan_gp_moves_the_generator_onto_the_data():
     """``loss="wgan_gp"``: the critic's loss with its penalty, and the generator's -E[f(G(z))], train.
 

@@ -172,10 +172,28 @@ def test_render_leaves_the_garbage_collector_as_it_found_it():
         gc.enable()
 
 
+def _twin_picture(leaf):
+    """The picture, its attributes and the numbers of one static-twin position."""
+    import base64
+    import html
+    import io
+    import re
+
+    from PIL import Image
+
+    img = re.match(r'<img ([^>]*)>(.*)$', leaf.value, re.S)
+    attrs = dict(re.findall(r'(\w+)="([^"]*)"', img.group(1)))
+    mime, data = re.match(r"data:([^;]+);base64,(.*)$", attrs["src"]).groups()
+    raw = base64.b64decode(data)
+    attrs = {k: html.unescape(v) for k, v in attrs.items()}
+    return Image.open(io.BytesIO(raw)), raw, mime, attrs, img.group(2)
+
+
 def test_static_twin_precomputes_every_position_as_compact_natural_size_pictures():
     import io
 
     import ipywidgets
+    import numpy as np
     from PIL import Image
 
     from companion.plotting import new_figure
@@ -184,21 +202,54 @@ def test_static_twin_precomputes_every_position_as_compact_natural_size_pictures
     def view(a, kind):
         fig, ax = new_figure(width=3.0, height=2.0)
         ax.plot([0, 1], [0, a if kind == "up" else -a])
+        ax.set(title=f"a line going {kind}", xlabel="time")
         return {"a": a, "kind": kind}, fig
 
-    spec = WidgetSpec("tiny", view, {"a": (1, 3, 1, 2), "kind": ("options", ["up", "down"], "up")})
+    spec = WidgetSpec("tiny", view, {"a": (1, 3, 1, 2), "kind": ("options", ["up", "down"], "up")},
+                      labels={"a": "slope"})
     twin = spec.static_twin()
     slider_a, slider_kind, stack = twin.children
+    assert isinstance(slider_a, ipywidgets.SelectionSlider) and isinstance(slider_kind, ipywidgets.Dropdown)
     assert isinstance(stack, ipywidgets.Stack) and len(stack.children) == 3  # a = 1, 2, 3
     assert stack.selected_index == 1 and slider_a.index == 1  # the default, a = 2
     leaves = [leaf for inner in stack.children for leaf in inner.children]
-    assert len(leaves) == 3 * 2
-    image, text = leaves[5].children  # a = 3, kind = "down"
-    assert "a = 3" in text.value and "kind = down" in text.value
-    picture = Image.open(io.BytesIO(image.value))
-    assert picture.mode == "P" and picture.size == (3 * 80, 2 * 80)  # palette PNG, live resolution
-    assert image.layout.align_self == "flex-start"  # not stretched (and blurred) to the page width
-    assert len(image.value) < len(spec.render({"a": 3, "kind": "down"})[1])
+    assert len(leaves) == 3 * 2 and all(isinstance(leaf, ipywidgets.HTML) for leaf in leaves)
+    picture, raw, mime, attrs, text = _twin_picture(leaves[5])  # a = 3, kind = "down"
+    assert "a = 3" in text and "kind = down" in text
+    assert picture.size == (3 * 80, 2 * 80)  # the live widget's resolution, shown at natural size:
+    assert (attrs["width"], attrs["height"]) == ("240", "160")
+    assert "max-width: 100%" in attrs["style"]  # and never wider than the column
+    assert attrs["alt"] == "Figure. Panel: a line going down; x: time. At slope 3, kind down.", attrs["alt"]
+    # the pixels are those of the live widget's picture, reduced to at most 256 colours
+    _, png = spec.render({"a": 3, "kind": "down"})
+    live = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=float)
+    shown = np.asarray(picture.convert("RGB"), dtype=float)
+    assert live.shape == shown.shape and len(np.unique(shown.reshape(-1, 3), axis=0)) <= 256
+    assert np.abs(live - shown).mean() < 1.0, np.abs(live - shown).mean()  # per channel, of 255
+    assert mime == "image/webp" and len(raw) < len(png) / 2, (mime, len(raw), len(png))
+    other = _twin_picture(leaves[4])  # a = 3, kind = "up": another picture
+    assert np.abs(np.asarray(other[0].convert("RGB"), dtype=float) - shown).max() > 100
+
+
+def test_live_controls_are_sliders_for_numbers_and_dropdowns_for_words():
+    import ipywidgets
+
+    from companion.plotting import new_figure
+    from companion.widgets import WidgetSpec
+
+    def view(a, kind, n):
+        fig, ax = new_figure(width=2.0, height=1.5)
+        ax.plot([0, 1], [0, a * n if kind == "up" else -a * n])
+        return {"a": a}, fig
+
+    spec = WidgetSpec("tiny", view, {"a": (0.5, 1.5, 0.5, 1.0), "kind": ("options", ["up", "down"], "down"),
+                                     "n": ("options", [1, 2, 5], 2)})
+    live = spec.interact()
+    a, kind, n = live.children[:3]
+    assert isinstance(a, ipywidgets.FloatSlider) and (a.min, a.max, a.step, a.value) == (0.5, 1.5, 0.5, 1.0)
+    assert isinstance(kind, ipywidgets.Dropdown) and kind.value == "down"
+    assert isinstance(n, ipywidgets.SelectionSlider) and n.value == 2
+    assert n.options == (("1", 1), ("2", 2), ("5", 5))
 
 
 def test_static_twin_positions_share_their_layout_and_style_models():
@@ -219,15 +270,15 @@ def test_static_twin_positions_share_their_layout_and_style_models():
     def page_models(n_positions):
         twin = WidgetSpec("tiny", view, {"a": (1, n_positions, 1, 1)}).static_twin()
         state = dependency_state(twin, drop_defaults=False)  # as the page stores it
-        pictures = sum(len(b["data"]) for m in state.values() for b in m.get("buffers", []))
+        pictures = sum(len(m["state"]["value"]) for m in state.values() if m["model_name"] == "HTMLModel")
         return ({name: sum(m["model_name"] == name for m in state.values())
                  for name in ("LayoutModel", "HTMLStyleModel")},
                 len(state), len(json.dumps(state)) - pictures)
 
     (few, n_few, bytes_few), (many, n_many, bytes_many) = page_models(2), page_models(6)
     assert few == many, (few, many)  # shared: as many layouts and styles whatever the grid
-    assert n_many - n_few == 4 * 3  # a position is a box, its picture and its numbers
-    assert (bytes_many - bytes_few) / 4 < 2500  # bytes a position adds to the page besides its picture
+    assert n_many - n_few == 4  # a position is one model: its picture and numbers in one HTML widget
+    assert (bytes_many - bytes_few) / 4 < 1000  # bytes a position adds to the page besides its picture
 
 
 def test_displayed_figures_are_twice_as_sharp_and_carry_their_description():

@@ -108,6 +108,7 @@ def samples_view(family: str, seed: int, *, samples: dict, test: ArrayLike):
     ax.set_ylim(-3, 3)
     ax.set_aspect("equal")
     ax.legend(loc="upper right", fontsize=7, markerscale=4)
+    ax.set_title(f"{family} samples over held-out points", fontsize=9)
     return {"family": family, "seed": int(seed), "n": int(len(x))}, fig
 
 

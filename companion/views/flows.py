@@ -43,9 +43,10 @@ def _fast_figure(ncols: int = 1, *, width: float, height: float):
     return fig, axes
 
 
-#: Slider ranges ``name: (min, max, step, default)`` for :func:`flow_1d_view` (7 x 4 x 6 = 168 points).
+#: Slider ranges ``name: (min, max, step, default)`` for :func:`flow_1d_view` (5 x 4 x 6 = 120 points:
+#: the site's page holds a picture of each).
 FLOW_1D_SLIDERS: dict[str, tuple[Any, ...]] = {
-    "shift": (-1.5, 1.5, 0.5, 0.0),
+    "shift": (-1.5, 1.5, 0.75, 0.0),
     "scale": (0.5, 2.0, 0.5, 1.0),
     "bend": (-0.75, 3.0, 0.75, 1.5),
 }

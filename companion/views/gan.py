@@ -29,7 +29,7 @@ from ..widgets import WidgetSpec
 __all__ = ["generator_loss_view", "dynamics_runs", "loss_widget_spec", "dirac_widget_spec", "widget_specs"]
 
 #: Slider range ``name: (min, max, step, default)`` for :func:`generator_loss_view`.
-LOSS_SLIDERS: dict[str, tuple[Any, ...]] = {"logit": (-10.0, 10.0, 0.5, -4.0)}
+LOSS_SLIDERS: dict[str, tuple[Any, ...]] = {"logit": (-10.0, 10.0, 1.0, -4.0)}
 
 
 def generator_loss_view(logit: float):
@@ -177,7 +177,7 @@ def widget_specs(runs: dict | None = None, data: ArrayLike | None = None) -> lis
 
 
 #: Sliders ``name: (min, max, step, default)`` of :func:`dirac_gan_view`.
-DIRAC_SLIDERS: dict[str, tuple[Any, ...]] = {"lr": (0.1, 1.0, 0.1, 0.5), "gamma": (0.0, 1.0, 0.1, 0.0)}
+DIRAC_SLIDERS: dict[str, tuple[Any, ...]] = {"lr": (0.1, 1.0, 0.1, 0.5), "gamma": (0.0, 0.5, 0.1, 0.0)}
 
 
 #: The widget's starting point and its simulated time ``lr * steps``.

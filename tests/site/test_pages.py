@@ -53,7 +53,7 @@ READY = """(async () => {
 #: True once every widget on the page is drawn, with its pictures decoded.
 WIDGETS_DRAWN = f"""[...document.querySelectorAll('{WIDGET_VIEW}')]
   .every(s => s.parentElement.querySelector('.widget-subarea *'))
-  && [...document.querySelectorAll('.widget-image')].every(i => i.complete)"""
+  && [...document.querySelectorAll('img.twin-frame')].every(i => i.complete)"""
 
 NEXT_FRAME = "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
 

@@ -125,8 +125,10 @@ def test_figures_have_opaque_backgrounds(html_dir, theme):
 def test_static_widget_twins_respond_without_a_kernel(page, site_url, pages):
     """On every page with widgets, pressing a key on the first slider shows another picture."""
     widget_pages = [p for p in pages if "application/vnd.jupyter.widget-view+json" in p.read_text()]
-    visible_image = """(() => { const imgs = [...document.querySelectorAll('.widget-image')]
-        .filter(i => i.offsetParent !== null); return imgs.length ? imgs[0].src : null; })()"""
+    # the picture's alt text names its slider position, and its data's last bytes differ by picture
+    visible_image = """(() => { const imgs = [...document.querySelectorAll('img.twin-frame')]
+        .filter(i => i.offsetParent !== null);
+        return imgs.length ? imgs[0].alt + ' ' + imgs[0].src.length + imgs[0].src.slice(-80) : null; })()"""
     for path in widget_pages:
         page.goto(f"{site_url}/{path.name}", timeout=60_000)
         wait_for(page, "document.querySelectorAll('.noUi-handle').length > 0", 60,
@@ -138,7 +140,7 @@ def test_static_widget_twins_respond_without_a_kernel(page, site_url, pages):
         page.keyboard.press("ArrowRight")
         wait_for(page, f"{visible_image} !== {before!r}", 30, f"the picture on {path.name} to change")
         # the new picture decoded and laid out on the page (a changed src alone is not yet drawn)
-        wait_for(page, """(() => { const i = [...document.querySelectorAll('.widget-image')]
+        wait_for(page, """(() => { const i = [...document.querySelectorAll('img.twin-frame')]
             .filter(i => i.offsetParent !== null)[0];
             return i.complete && i.naturalWidth > 100 && i.getBoundingClientRect().height > 50; })()""",
                  30, f"the new picture on {path.name} to be drawn")
@@ -232,6 +234,58 @@ def test_figures_have_alt_text_not_a_file_name(pages):
                 bad.append(f"{page.name}: {src.rsplit('/', 1)[-1][:16]}... alt={alt[:40]!r}")
     assert n > 30, f"only {n} figures found"
     assert not bad, "figures without a description:\n" + "\n".join(bad)
+
+
+def _widget_frames(page):
+    """``(alt, mime type, bytes)`` of each precomputed widget picture on ``page`` (in its widget state)."""
+    import base64
+    import html
+    import json
+
+    m = re.search(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>',
+                  page.read_text(encoding="utf-8"), re.S)
+    if m is None:
+        return []
+    frames = []
+    for model in json.loads(m.group(1))["state"].values():
+        value = model["state"].get("value")
+        if model["model_name"] == "HTMLModel" and isinstance(value, str) and "twin-frame" in value:
+            alt = html.unescape(re.search(r'alt="([^"]*)"', value).group(1))
+            mime, data = re.search(r'src="data:([^;]+);base64,([^"]+)"', value).groups()
+            frames.append((alt, mime, len(base64.b64decode(data))))
+    return frames
+
+
+def test_widget_pictures_have_alt_text_naming_their_position(pages):
+    """Issue 17, item 6: the widgets' pictures are described too (by their figure's titles and
+    labels, and the slider values they show)."""
+    bad, n = [], 0
+    for page in pages:
+        for alt, mime, size in _widget_frames(page):
+            n += 1
+            if not (alt.startswith("Figure. Panel:") and " At " in alt and alt.endswith(".")):
+                bad.append(f"{page.name}: alt={alt[:60]!r}")
+            if mime != "image/webp" or size == 0:
+                bad.append(f"{page.name}: a {mime} picture of {size} bytes")
+    assert n > 300, f"only {n} widget pictures found"
+    assert not bad, "widget pictures:\n" + "\n".join(sorted(set(bad))[:20])
+
+
+#: The most a page may weigh: its HTML, with the picture of every widget position it embeds.
+#: The heaviest page, the GAN chapter's (three widgets, 125 pictures), weighs 1.7 MB; the budget
+#: leaves a little room and makes a new widget with a large slider grid fail here instead of
+#: silently doubling a page, as it did before (vae.html 3.2 MB, gan.html 3.0 MB).
+PAGE_BUDGET_MB = 1.8
+
+
+def test_every_page_is_light_enough_for_a_phone(pages):
+    """Issue 17, item 14: chapter pages weighed up to 3.2 MB, nearly all of it widget pictures.
+    Every page, widget positions included, stays under :data:`PAGE_BUDGET_MB`."""
+    weights = {page.name: page.stat().st_size / 1e6 for page in pages}
+    heaviest = sorted(weights.items(), key=lambda kv: -kv[1])
+    print("page weights (MB): " + ", ".join(f"{k} {v:.2f}" for k, v in heaviest))
+    heavy = {k: round(v, 2) for k, v in weights.items() if v > PAGE_BUDGET_MB}
+    assert not heavy, f"pages over {PAGE_BUDGET_MB} MB: {heavy}"
 
 
 def test_no_label_name_in_outputs_or_prose(pages):
