@@ -235,12 +235,13 @@ class WidgetSpec:
             picture, mime, (width, height), description = _compact_picture(png)
             position = ", ".join(f"{self.label(k)} {_fmt(v)}" for k, v in values.items())
             alt = html.escape(f"{description} At {position}.", quote=True)
-            text = "&nbsp;&nbsp;".join(html.escape(f"{k} = {_fmt(v)}") for k, v in numbers.items())
+            # one code span per number: a narrow column breaks the line between numbers, not inside one
+            text = " ".join(f"<code>{html.escape(f'{k} = {_fmt(v)}')}</code>" for k, v in numbers.items())
             # natural size, never wider than the column (a phone scales it down, keeping its shape)
             img = (f'<img class="twin-frame" src="data:{mime};base64,{base64.b64encode(picture).decode()}" '
                    f'alt="{alt}" width="{width}" height="{height}" '
                    'style="display: block; max-width: 100%; height: auto;">')
-            return ipywidgets.HTML(f"{img}<code>{text}</code>", layout=plain, style=text_style)
+            return ipywidgets.HTML(f"{img}{text}", layout=plain, style=text_style)
 
         def build(level: int, fixed: dict):
             if level == len(names):

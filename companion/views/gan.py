@@ -226,7 +226,7 @@ def dirac_gan_view(lr: float, gamma: float):
     ax_p.set_aspect("equal")
     ax_p.set_xlabel(r"generator $\theta$")
     ax_p.set_ylabel(r"discriminator $\psi$")
-    ax_p.set_title(f"h = {h:.1f}, gamma = {gamma:.1f}", fontsize=9)
+    ax_p.set_title(f"h = {h:.1f}, γ = {gamma:.1f}", fontsize=9)
     ax_p.legend(fontsize=7, loc="lower left")
     ax_d.set_ylim(1e-6, 1e4)
     ax_d.minorticks_off()  # minor ticks of a log axis are slow to redraw
