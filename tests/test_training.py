@@ -16,7 +16,7 @@ def _quadratic(**kw):
 
     def step_loss(step, gen):
         seen.append((step, float(torch.rand((), generator=gen))))
-        return (w ** 2).sum(), {"w0": float(w[0])}
+        return (w ** 2).sum(), {"w0": float(w[0].detach())}
 
     history = fit([w], step_loss, generator=torch.Generator().manual_seed(0), **kw)
     return w, history, seen
