@@ -50,7 +50,7 @@ def test_cosine_decay_reaches_the_fraction_asked_for():
     steps, lr = 40, 0.1
     ws = []
     fit([w], lambda s, g: w.sum(), steps=steps, lr=lr, decay_to=0.05, generator=torch.Generator(),
-        after_step=lambda s, g, h: ws.append(float(w)))
+        after_step=lambda s, g, h: ws.append(float(w.detach())))
     moves = [a - b for a, b in zip([1.0, *ws[:-1]], ws, strict=True)]
     # Adam on a constant gradient moves by lr_t each step: the schedule itself
     expected = [0.05 * lr + (lr - 0.05 * lr) * (1 + math.cos(math.pi * t / steps)) / 2 for t in range(steps)]
