@@ -11,7 +11,8 @@ replaces Sphinx's ``literalinclude`` for files inside ``companion/`` quoted by `
 - a caption names the function and links to its row on the API page, which has the full
   docstring's first line (and ``help()`` in a notebook has the rest);
 - a kernel longer than :data:`COLLAPSE_AFTER` lines is collapsed behind a "show" button
-  (sphinx-togglebutton), so a page never opens on a hundred lines of code.
+  (sphinx-togglebutton) under its caption, so a page never opens on a hundred lines of code
+  and the reader still sees which function, and which listing number, is folded there.
 
 Every other ``literalinclude`` behaves as Sphinx's own. ``kernel_lines`` is importable for tests.
 """
@@ -170,7 +171,7 @@ class KernelInclude(LiteralInclude):
         wrapped += caption
         wrapped += block
         if text.count("\n") > COLLAPSE_AFTER:
-            wrapped["classes"].append("toggle")
+            block["classes"].append("toggle")  # the code collapses; its caption stays in view
         self.add_name(wrapped)
         return [wrapped]
 

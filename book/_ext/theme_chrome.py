@@ -17,8 +17,10 @@
 
 * **Display equations that fit a phone.** MathJax 3 does not break lines. After it has
   typeset the page (and whenever the window is resized), :data:`FIT_EQUATIONS` shrinks each
-  display equation still wider than its column to fit it, to no less than 60 % of its size;
-  the scale is recorded in ``data-scaled`` for ``tests/site/test_layout.py``.
+  display equation still wider than its column to fit it, to no less than 60 % of the size
+  MathJax gave it (the size of the inline formulas); the scale is recorded in ``data-scaled``
+  for ``tests/site/test_layout.py``, which also checks that an unscaled display equation is
+  as large as the inline ones.
 
 ``tests/site/test_chrome.py`` checks the first three in a browser, ``test_pages.py`` the fourth
 (a first visit logs no error) and, with ``test_layout.py``, the last.
@@ -45,11 +47,15 @@ FIT_EQUATIONS = """
       // (MathJax's container) scrolls on its own when it is too wide.
       const eq = box.querySelector('mjx-container');
       if (!eq) continue;
-      eq.style.fontSize = '';
+      // MathJax sizes each formula to match the text's x-height (an inline font-size such as
+      // 127.3%): keep that size and scale from it, never from the bare text size.
+      if (eq.dataset.mathSize === undefined) eq.dataset.mathSize = eq.style.fontSize || '100%';
+      const base = parseFloat(eq.dataset.mathSize) || 100;
+      eq.style.fontSize = eq.dataset.mathSize;
       delete box.dataset.scaled;
       if (eq.scrollWidth <= eq.clientWidth + 1) continue;
       const s = Math.max(MIN, Math.floor(100 * eq.clientWidth / eq.scrollWidth) / 100);
-      eq.style.fontSize = (100 * s) + '%';
+      eq.style.fontSize = (base * s) + '%';
       box.dataset.scaled = String(s);
     }
   }
@@ -59,10 +65,20 @@ FIT_EQUATIONS = """
     } else { setTimeout(start, 100); }
   }
   function markTables() {
-    // A table of at most three columns stacks its cells on a phone (layout.css).
     for (const t of document.querySelectorAll('article table')) {
+      // A table of at most three columns stacks its cells on a phone (layout.css), each cell
+      // labelled with its column's header, which a stacked table hides.
       const row = t.querySelector('tr');
       if (row && row.children.length <= 3) t.classList.add('stack-on-phone');
+      const heads = [...t.querySelectorAll('thead th')].map(th => th.textContent.trim());
+      for (const tr of t.querySelectorAll('tbody tr')) {
+        [...tr.children].forEach((td, i) => { if (heads[i]) td.dataset.label = heads[i]; });
+      }
+      // A cell that is a number ("0.061 ± 0.002", "-2.19", "3.1e-04", "12 %") stays on one line.
+      for (const td of t.querySelectorAll('td')) {
+        const s = td.textContent.trim();
+        if (/\d/.test(s) && /^[-+−–\d.,±×eE%()\s\/:x^⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+$/.test(s)) td.classList.add('num');
+      }
     }
   }
   document.addEventListener('DOMContentLoaded', markTables);
