@@ -54,7 +54,15 @@ define drop_stale_execution_cache
 		rm -rf book/_build/.jupyter_cache book/_build/.doctrees book/_build/jupyter_execute; \
 		mkdir -p book/_build; echo $$sha > $(COMPANION_SHA); \
 	fi
+	@# The book's own extensions write into every page (scripts, captions) but Sphinx re-renders
+	@# only the pages whose source changed: when they change, drop the saved environment only
+	@# (every page is rendered again from the execution cache; nothing re-runs).
+	@sha=$$(cat book/_ext/*.py | sha256sum | cut -c1-16); \
+	if [ "$$(cat $(EXTENSIONS_SHA) 2>/dev/null)" != "$$sha" ]; then \
+		rm -rf book/_build/.doctrees; mkdir -p book/_build; echo $$sha > $(EXTENSIONS_SHA); \
+	fi
 endef
+EXTENSIONS_SHA = book/_build/.extensions-sha
 
 # Two at a time (the machine's two cores): test files and chapters under pytest-xdist
 # (`-n $(JOBS)`; a notebook's cells stay together, --dist loadscope), and the book's chapters,
