@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from .utils import moved_names
 
-__all__ = ["WidgetSpec", "LABELS"]
+__all__ = ["WidgetSpec", "LABELS", "READOUTS", "readout"]
 
 
 @dataclass
@@ -188,8 +188,7 @@ class WidgetSpec:
         def show(**values):
             numbers, png = self.render(values)
             display(Image(png))
-            print("  ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}"
-                            for k, v in numbers.items()))
+            print("  ".join(f"{readout(k)} = {_fmt(v)}" for k, v in numbers.items()))
 
         return ipywidgets.interactive(show, **controls)
 
@@ -236,7 +235,8 @@ class WidgetSpec:
             position = ", ".join(f"{self.label(k)} {_fmt(v)}" for k, v in values.items())
             alt = html.escape(f"{description} At {position}.", quote=True)
             # one code span per number: a narrow column breaks the line between numbers, not inside one
-            text = " ".join(f"<code>{html.escape(f'{k} = {_fmt(v)}')}</code>" for k, v in numbers.items())
+            text = " ".join(f"<code>{html.escape(f'{readout(k)} = {_fmt(v)}')}</code>"
+                            for k, v in numbers.items())
             # natural size, never wider than the column (a phone scales it down, keeping its shape)
             img = (f'<img class="twin-frame" src="data:{mime};base64,{base64.b64encode(picture).decode()}" '
                    f'alt="{alt}" width="{width}" height="{height}" '
@@ -271,7 +271,7 @@ class WidgetSpec:
 
             numbers, png = self.render()
             display(Image(png))
-            print("  ".join(f"{k} = {_fmt(v)}" for k, v in numbers.items())
+            print("  ".join(f"{readout(k)} = {_fmt(v)}" for k, v in numbers.items())
                   + "   (at the sliders' defaults; interactive on the web site and in JupyterLab)")
             return
         display(self.static_twin() if mode == "1" else self.interact())
@@ -289,6 +289,20 @@ LABELS = {
     "eta": "η (0: DDIM, 1: DDPM-like)", "path": "probability path", "method": "ODE solver",
     "label": "class c", "family": "model family", "seed": "training seed",
 }
+
+#: What the read-out under a widget's picture calls each number, where the callback's key is a
+#: variable name (``modes_covered``) rather than words.
+READOUTS = {
+    "modes_covered": "modes covered", "high_quality": "high-quality share",
+    "max_share": "largest mode's share", "off_support": "off-support share",
+    "L_sat": "saturating loss", "L_ns": "non-saturating loss",
+    "dL_sat/dl": "saturating dL/dl", "dL_ns/dl": "non-saturating dL/dl",
+}
+
+
+def readout(key: str) -> str:
+    """The words a reader sees for the number ``key`` under a widget's picture."""
+    return READOUTS.get(key, key)
 
 #: Labels sized to their words, not ipywidgets' fixed 80 px (which cut them off).
 _CONTROL_STYLE = {"description_width": "initial"}

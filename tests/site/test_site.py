@@ -271,6 +271,28 @@ def test_widget_pictures_have_alt_text_naming_their_position(pages):
     assert not bad, "widget pictures:\n" + "\n".join(sorted(set(bad))[:20])
 
 
+def test_widget_readouts_name_their_numbers_in_words(pages):
+    """Issue 17, item 13: the numbers under a widget's picture are named in words ("modes covered"),
+    not by the callback's variable names (``modes_covered``, ``off_support``)."""
+    import html
+    import json
+
+    bare, n = set(), 0
+    for page in pages:
+        m = re.search(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>',
+                      page.read_text(encoding="utf-8"), re.S)
+        for model in (json.loads(m.group(1))["state"].values() if m else ()):
+            value = model["state"].get("value")
+            if model["model_name"] == "HTMLModel" and isinstance(value, str) and "twin-frame" in value:
+                for item in re.findall(r"<code>([^<]*)</code>", value):
+                    n += 1
+                    name = html.unescape(item).split(" = ")[0]
+                    if "_" in name:
+                        bare.add(f"{page.name}: {name}")
+    assert n > 300, f"only {n} read-outs found"
+    assert not bare, f"read-outs named by a variable: {sorted(bare)}"
+
+
 #: The most a page may weigh: its HTML, with the picture of every widget position it embeds.
 #: The heaviest page, the GAN chapter's (three widgets, 125 pictures), weighs 1.7 MB; the budget
 #: leaves a little room and makes a new widget with a large slider grid fail here instead of
