@@ -62,7 +62,7 @@ def fit(params: Iterable[torch.nn.Parameter], step_loss: Callable[[int, torch.Ge
         >>> w = torch.nn.Parameter(torch.tensor([3.0]))
         >>> h = fit([w], lambda step, gen: (w ** 2).sum(), steps=200, lr=0.1,
         ...         generator=torch.Generator().manual_seed(0))
-        >>> len(h["loss"]), abs(float(w)) < 0.1
+        >>> len(h["loss"]), abs(float(w.detach())) < 0.1
         (200, True)
     """
     from tqdm.auto import tqdm

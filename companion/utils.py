@@ -22,7 +22,7 @@ import torch
 from .validation import check_int
 
 # moved_names is package plumbing, not listed here
-__all__ = ["set_seed", "start_chapter", "train_scale", "scaled", "default_device", "worst"]
+__all__ = ["set_seed", "start_chapter", "train_scale", "scaled", "default_device", "worst", "markdown_table"]
 
 #: The largest accepted ``COMPANION_TRAIN_SCALE``.
 _MAX_TRAIN_SCALE = 100
@@ -207,3 +207,36 @@ def worst(*values) -> float:
         raise ValueError("values: expected at least one number, got none")
     return float(np.max(flat))
 
+
+def markdown_table(header, rows) -> str:
+    """A Markdown table of ``rows`` under ``header``, for results a reader should read as a table.
+
+    A chapter displays it with ``display(Markdown(markdown_table(...)))``: the site renders a
+    table (which stacks or scrolls on a phone) where a printed text table would wrap its rows.
+    Cells are written with ``str`` (format numbers before); ``|`` in a cell is escaped. The first
+    column is left-aligned, the others right-aligned (they hold numbers).
+
+    Example:
+        >>> print(markdown_table(["path", "loss"], [["linear", "0.52"], ["cosine", "0.61"]]))
+        | path | loss |
+        |:--|--:|
+        | linear | 0.52 |
+        | cosine | 0.61 |
+    """
+    header = [str(h) for h in header]
+    if not header:
+        raise ValueError("header: expected at least one column, got none")
+    rows = [list(r) for r in rows]
+    if not rows:
+        raise ValueError("rows: expected at least one row, got none")
+    for i, row in enumerate(rows):
+        if len(row) != len(header):
+            raise ValueError(f"rows: row {i} has {len(row)} cells, expected {len(header)} (one per header)")
+
+    def cell(v) -> str:
+        return str(v).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |",
+             "|" + "|".join([":--"] + ["--:"] * (len(header) - 1)) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)

@@ -1651,6 +1651,12 @@ case("utils.start_chapter", "nan", "seed", lambda: Ut.start_chapter(NAN), TypeEr
 case("utils.start_chapter", "range", "threads", lambda: Ut.start_chapter(0, threads=0))
 case("utils.worst", "shape", "values", lambda: Ut.worst("0.1"), TypeError)
 case("utils.worst", "range", "values", lambda: Ut.worst([]))
+case("utils.markdown_table", "shape", "rows", lambda: Ut.markdown_table(["a", "b"], [[1, 2], [3]]),
+     match=r"^rows: row 1 has 1 cells, expected 2")
+case("utils.markdown_table", "range", "rows", lambda: Ut.markdown_table(["a"], []),
+     match=r"^rows: expected at least one row")
+case("utils.markdown_table", "range", "header", lambda: Ut.markdown_table([], [[1]]),
+     match=r"^header: expected at least one column")
 
 EXEMPT: dict[str, str] = {
     "schedules.NoiseSchedule": "a value object: built by from_betas, linear or cosine, which check their "
@@ -1670,6 +1676,8 @@ EXEMPT: dict[str, str] = {
     "gan.GANRun": "the record train_gan returns; training_dynamics_view (covered) checks what it reads",
     "families.Cell": "a record of three strings built at import from FAMILY_MAP; test_families checks every "
                      "cell's chapter and equation label against the notebooks",
+    "widgets.readout": "a lookup of a read-out's words by its key; a key it does not list is shown as "
+                       "written (every read-out on the site is checked for words by tests/site)",
     "widgets.WidgetSpec": "a plain container; its callbacks are the covered *_view functions and its slider "
                           "ranges are exercised at every corner by the widget tests",
 }
@@ -1678,6 +1686,7 @@ EXEMPT: dict[str, str] = {
 NOT_APPLICABLE: dict[tuple[str, str], str] = {
     ("validation.check_positive", "shape"): "accepts any shape",
     ("utils.worst", "nan"): "NaN is its point: a NaN among the values is the result, never dropped",
+    ("utils.markdown_table", "nan"): "cells are text (numbers formatted by the caller); a NaN prints as nan",
     ("plotting.figure_png", "shape"): "takes a matplotlib figure, not numbers",
     ("plotting.figure_png", "nan"): "takes a matplotlib figure, not numbers",
     ("plotting.figure_alt_text", "shape"): "takes a matplotlib figure, not numbers",

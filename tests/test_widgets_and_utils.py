@@ -360,3 +360,21 @@ def test_every_control_is_labelled_in_words():
     bare = [arg for table in tables for arg in table
             if "_" in spec.label(arg) or len(spec.label(arg)) < 3]
     assert not bare, f"controls labelled by a variable name: {bare}"
+
+
+def test_markdown_table_renders_rows_under_their_header_and_refuses_ragged_rows():
+    import markdown_it
+
+    from companion.utils import markdown_table
+
+    text = markdown_table(["path", "loss | se"], [["linear", "0.52"], ["cosine", 0.61]])
+    html = markdown_it.MarkdownIt("commonmark").enable("table").render(text)
+    assert html.count("<tr>") == 3 and html.count("<th ") == 2 and html.count("<td ") == 4, html
+    assert "loss | se" in html and '<td style="text-align:right">0.61</td>' in html, html
+    assert '<td style="text-align:left">linear</td>' in html, html
+    with pytest.raises(ValueError, match=r"rows: row 1 has 1 cells, expected 2"):
+        markdown_table(["a", "b"], [[1, 2], [3]])
+    with pytest.raises(ValueError, match="header: expected at least one column"):
+        markdown_table([], [[1]])
+    with pytest.raises(ValueError, match="rows: expected at least one row"):
+        markdown_table(["a"], [])
