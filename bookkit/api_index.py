@@ -58,20 +58,116 @@ def _comment_doc(module, name: str) -> str:
 
 
 def chapter_usage(book_dir: str | Path) -> dict[str, list[str]]:
-    """For each public name, the chapters (notebook stems) whose code or text mentions it."""
+    """For each public name, keyed ``"module.name"``, the chapters (notebook stems) that use it.
+
+    A chapter uses a name when its code reaches it through the package (``Gn.generator_loss``
+    after ``from companion import gan as Gn``, ``views.gan.widget_specs``, ``from
+    companion.utils import worst``), or its text quotes it (a ``literalinclude`` of its source, or
+    ``companion.module.name`` written out). A name re-exported by another module counts where it
+    is defined. A bare word does not count: ``torch.Generator`` is not ``companion``'s
+    ``Generator``, and "VAE" in a sentence is not the class. The API page itself is not a chapter.
+    """
     if not isinstance(book_dir, (str, Path)):
         raise TypeError(f"book_dir: expected a str or Path, got {type(book_dir).__name__}")
     if not Path(book_dir).is_dir():
         raise ValueError(f"book_dir: no such directory {str(book_dir)!r}")
-    names = {row["name"] for row in public_api()}
-    usage: dict[str, list[str]] = {name: [] for name in names}
+    rows = public_api()
+    if not _DEFINED_IN:
+        for r in rows:
+            _DEFINED_IN.setdefault(r["name"], []).append(r["module"])
+    usage: dict[str, list[str]] = {f"{r['module']}.{r['name']}": [] for r in rows}
+    defined_as: dict[int, list[str]] = {}   # id of a public function or class -> its keys
+    for r in rows:
+        if r["kind"] != "constant":
+            obj = getattr(importlib.import_module(f"companion.{r['module']}"), r["name"])
+            defined_as.setdefault(id(obj), []).append(f"{r['module']}.{r['name']}")
     for nb_path in sorted(Path(book_dir).glob("*.ipynb")):
-        cells = json.loads(nb_path.read_text())["cells"]
-        text = "\n".join("".join(c["source"]) for c in cells)
-        words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
-        for name in names & words:
-            usage[name].append(nb_path.stem)
+        if nb_path.stem == "api":
+            continue
+        found = set()
+        for module, name in _references(json.loads(nb_path.read_text())["cells"]):
+            key = f"{module}.{name}"
+            if key in usage:
+                found.add(key)
+                continue
+            try:
+                obj = getattr(importlib.import_module(f"companion.{module}" if module else "companion"), name)
+            except (ImportError, AttributeError):
+                continue
+            found.update(defined_as.get(id(obj), []))
+        for key in found:
+            usage[key].append(nb_path.stem)
     return usage
+
+
+_MODULE_NAMES = set(MODULES) | {"views"}
+#: name -> the modules whose ``__all__`` lists it (filled on first use).
+_DEFINED_IN: dict[str, list[str]] = {}
+
+
+def _resolve(base: str, attrs: list[str]) -> tuple[str, str] | None:
+    """``(module, name)`` for the attribute chain ``attrs`` read from module ``base`` ("" is the
+    package): ``("", ["views", "gan", "widget_specs"])`` is ``("views.gan", "widget_specs")``."""
+    for attr in attrs:
+        candidate = f"{base}.{attr}" if base else attr
+        if candidate in _MODULE_NAMES:
+            base = candidate
+            continue
+        return (base, attr)   # base "" is the package, which re-exports some names
+    return None
+
+
+def _references(cells: list[dict]) -> set[tuple[str, str]]:
+    """Every ``(module, name)`` of ``companion`` that the notebook's cells reach or quote."""
+    refs: set[tuple[str, str]] = set()
+    aliases: dict[str, str] = {}
+    code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    text = ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown"]
+    for src in code:
+        for line in src.splitlines():
+            if re.match(r"\s*import companion\s*(#|$)", line):
+                aliases["companion"] = ""
+            m = re.match(r"\s*import companion\.([\w.]+)\s+as\s+(\w+)", line)
+            if m:
+                aliases[m.group(2)] = m.group(1)
+            m = re.match(r"\s*from companion(\.[\w.]+)? import \(?([\w\s,]+)\)?", line)
+            if m:
+                base = (m.group(1) or "")[1:]
+                for item in m.group(2).split(","):
+                    parts = item.split()
+                    if not parts:
+                        continue
+                    name, alias = parts[0], parts[-1]
+                    full = f"{base}.{name}" if base else name
+                    if full in _MODULE_NAMES:
+                        aliases[alias] = full
+                    else:
+                        refs.add((base, name))
+    for src in code:
+        for alias, chain in re.findall(r"(?<![\w.])(\w+)((?:\.\w+)+)", src):
+            if alias in aliases:
+                ref = _resolve(aliases[alias], chain.split(".")[1:])
+                if ref:
+                    refs.add(ref)
+    for src in text:
+        quoted = r"literalinclude:?\}? \.\./companion/([\w/]+)\.py\s*\n:pyobject: ([\w.]+)"
+        for path, obj in re.findall(quoted, src):
+            refs.add((path.replace("/", "."), obj.split(".")[0]))
+        for chain in re.findall(r"companion((?:\.\w+)+)", src):
+            ref = _resolve("", chain.split(".")[1:])
+            if ref:
+                refs.add(ref)
+        # a name the text shows as code, `V.elbo`, or `train_gan` when one module alone defines it
+        # (snake_case only: a bare `Generator` is as likely torch's)
+        for span in re.findall(r"`([A-Za-z_][\w.]*)`", src):
+            parts = span.split(".")
+            if parts[0] in aliases:
+                ref = _resolve(aliases[parts[0]], parts[1:])
+                if ref:
+                    refs.add(ref)
+            elif len(parts) == 1 and "_" in parts[0] and len(_DEFINED_IN.get(parts[0], ())) == 1:
+                refs.add((_DEFINED_IN[parts[0]][0], parts[0]))
+    return refs
 
 
 def api_index_html(book_dir: str | Path) -> str:
@@ -81,7 +177,7 @@ def api_index_html(book_dir: str | Path) -> str:
     usage = chapter_usage(book_dir)
     rows = []
     for row in public_api():
-        links = ", ".join(f'<a href="{c}.html">{c}</a>' for c in usage.get(row["name"], []))
+        links = ", ".join(f'<a href="{c}.html">{c}</a>' for c in usage[f"{row['module']}.{row['name']}"])
         rows.append(f"<tr><td><code>companion.{row['module']}.{escape(row['name'])}</code></td>"
                     f"<td>{row['kind']}</td><td>{escape(row['summary'])}</td><td>{links or '—'}</td></tr>")
     head = "<tr><th>name</th><th>kind</th><th>what it computes</th><th>used in</th></tr>"
@@ -126,7 +222,7 @@ def api_index_markdown(book_dir: str | Path, chapters: list[str] | None = None) 
         if row["module"] != module:
             module = row["module"]
             out += ["", f'<span id="companion-{module}"></span>**`companion.{module}`**', ""]
-        used = sorted(usage.get(row["name"], []), key=lambda c: (order.get(c, len(order)), c))
+        used = sorted(usage[f"{row['module']}.{row['name']}"], key=lambda c: (order.get(c, len(order)), c))
         where = ", ".join(f"{{doc}}`{c}`" for c in used) or "not used in a chapter"
         summary = rest_to_myst(row["paragraph"]) + " " if row["kind"] != "constant" else ""
         out += [f'<span id="companion-{module}-{row["name"]}"></span>`{row["name"]}` ({row["kind"]})',

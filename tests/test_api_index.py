@@ -15,8 +15,30 @@ def test_every_public_function_and_class_has_a_docstring():
 
 def test_usage_finds_the_toolkit_functions():
     usage = chapter_usage(BOOK)
-    assert "toolkit" in usage["kl_normal"] and "toolkit" in usage["mc_estimate"]
-    assert "toolkit" not in usage["check_choice"]
+    assert "toolkit" in usage["distributions.kl_normal"] and "toolkit" in usage["distributions.mc_estimate"]
+    assert "toolkit" not in usage["validation.check_choice"]
+
+
+def test_usage_counts_what_a_chapter_reaches_through_the_package_not_bare_words(tmp_path):
+    """Issue 17 review: "Used in" matched bare words, so ``torch.Generator`` counted as companion's
+    ``Generator``, "VAE" in a sentence as the class, and every module's ``widget_specs`` shared one list."""
+    import json
+
+    cells = [
+        {"cell_type": "code", "source": ["from companion import gan as Gn, views\n",
+                                         "from companion.utils import worst\n",
+                                         "g = torch.Generator()\n",
+                                         "Gn.dirac_gan_step_matrix(0.1)\n",
+                                         "views.flows.widget_specs(flow)\n"]},
+        {"cell_type": "markdown", "source": ["A VAE, and `train_gan`, and `companion.vae.elbo`.\n",
+                                             "```{literalinclude} ../companion/f_divergences.py\n",
+                                             ":pyobject: f_divergence\n", "```\n"]},
+    ]
+    (tmp_path / "chapter.ipynb").write_text(json.dumps({"cells": cells}))
+    (tmp_path / "api.ipynb").write_text(json.dumps({"cells": cells}))   # the index itself is not a chapter
+    used = {key for key, chapters in chapter_usage(tmp_path).items() if chapters}
+    assert used == {"gan_theory.dirac_gan_step_matrix", "views.flows.widget_specs", "utils.worst",
+                    "gan.train_gan", "vae.elbo", "f_divergences.f_divergence"}, used
 
 
 def test_html_lists_every_public_name():
