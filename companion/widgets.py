@@ -297,6 +297,7 @@ READOUTS = {
     "max_share": "largest mode's share", "off_support": "off-support share",
     "L_sat": "saturating loss", "L_ns": "non-saturating loss",
     "dL_sat/dl": "saturating dL/dl", "dL_ns/dl": "non-saturating dL/dl",
+    "alpha_bar": "ᾱₜ (signal kept)",
 }
 
 

@@ -71,6 +71,22 @@ for _page, _labels in PHONE_SCROLLING_EQUATIONS.items():
         EXCEPTIONS[(_page, 390, "scrolling equation", rf"^equation-{_label} ")] = (
             "too wide for a phone at 60 % of its size; scrolls in its own box, marked by an edge shadow")
 
+#: Inline formulas a phone cannot fit and that have no relation or sum at their top level to
+#: break the line at (long formulas are written as several $...$ pieces split there): on a
+#: 390 px screen each scrolls in its own box, with an edge shadow where more of it lies
+#: (layout.css). Keyed by page, each by the start of its text as MathJax draws it.
+PHONE_SCROLLING_INLINE: dict[str, tuple[str, ...]] = {
+    "capstone.html": ('𝑝 𝜏 = 𝑁 ( 𝛼 ¯ ( 𝜏 ) 𝑚 ,', '= 1 − 𝛼 ¯ ( 𝜏 ) ( 𝑥 − 𝛼',),
+    "diffusion.html": ('𝜕 𝑠 𝑝 = ∇ ⋅ [ ( 𝑓 − 𝑔 2',),
+    "flow_matching.html": ('= − ∇ ⋅ ( ∫ 𝑝 𝑡 ( 𝑥 ∣ 𝑥',),
+    "flows.html": ('𝐸 𝑝 data [ − log', '− 1 2 log', '= 𝐷 ( 1 − [ ( 1 + 𝑎 ) lo',),
+    "guidance.html": ('𝑝 𝑡 ( 𝑥 ) 𝑝 𝑡 ( 𝑐 ∣ 𝑥 )',),
+}
+for _page, _starts in PHONE_SCROLLING_INLINE.items():
+    for _start in _starts:
+        EXCEPTIONS[(_page, 390, "scrolling inline formula", "^" + re.escape(_start))] = (
+            "no top-level relation or sum to break at; scrolls in its own box, marked by an edge shadow")
+
 MEASURE = r"""
 (W) => {   // W: the width the page was opened at (a page wider than the screen widens innerWidth)
   const out = [];
@@ -90,6 +106,21 @@ MEASURE = r"""
       out.push(['equation', label + ' ' + short(eq), eq.scrollWidth, eq.clientWidth, scaled]);
     else if (inline && eq !== e && size(eq) < 0.98 * scaled * size(inline))
       out.push(['small equation', label + ' ' + short(eq), size(eq), size(inline), scaled]);
+  }
+  // inline formulas
+  for (const m of document.querySelectorAll('article mjx-container:not([display="true"])')) {
+    if (m.closest('div.math, table')) continue;
+    const box = m.parentElement.closest('p, li, dd, dt, div, figcaption');
+    const r = m.getBoundingClientRect();
+    if (!box || r.width === 0) continue;
+    if (r.right > box.getBoundingClientRect().right + 2)
+      out.push(['inline formula', short(m), r.width, box.getBoundingClientRect().width, 1]);
+    // on a phone the formula scrolls in its own box; its drawn width (not scrollWidth, which counts
+    // MathJax's hidden assistive MathML) against the box's
+    const drawn = m.querySelector('mjx-math');
+    const scrolls = getComputedStyle(m).overflowX === 'auto';
+    if (scrolls && drawn && drawn.getBoundingClientRect().width > m.clientWidth + 2)
+      out.push(['scrolling inline formula', short(m), drawn.getBoundingClientRect().width, m.clientWidth, 1]);
   }
   const blocks = 'article div.highlight pre, article div.cell_output pre, article .output pre';
   for (const e of document.querySelectorAll(blocks)) {
@@ -118,9 +149,22 @@ def _allowed(page: str, width: int, kind: str, first: str) -> bool:
                for (p, w, k, rx) in EXCEPTIONS)
 
 
+#: Opens every collapsed solution and code cell (sphinx-togglebutton) and lets the fit script
+#: measure what it shows, so that what a reader sees after a click is checked too.
+EXPAND = """(() => {
+  document.querySelectorAll('.toggle-hidden').forEach(e => e.classList.remove('toggle-hidden'));
+  document.querySelectorAll('details').forEach(d => { d.open = true; });
+  window.dispatchEvent(new Event('resize'));
+  return true;
+})()"""
+
+
 def layout_problems(page, name: str, width: int) -> list[str]:
     """Elements wider than their column on the Playwright ``page`` now loaded at ``width`` px
-    (``test_pages.py`` loads each page at every width of :data:`WIDTHS`, typeset and drawn)."""
+    (``test_pages.py`` loads each page at every width of :data:`WIDTHS`, typeset and drawn),
+    with every collapsed block opened."""
+    page.evaluate(EXPAND)
+    page.wait_for_timeout(500)   # the fit script runs 150 ms after a resize
     problems = []
     for kind, first, content, box, scale in json.loads(page.evaluate(MEASURE, width)):
         if kind == "small equation":
