@@ -15,6 +15,7 @@
 * **The logo with the title.** With a logo image the theme drops the book's title unless
   ``logo.text`` is given; the title is kept next to the logo.
 
+* **Figures a phone can zoom.** Each figure links to its full-size picture (``linkFigures``).
 * **Display equations that fit a phone.** MathJax 3 does not break lines. After it has
   typeset the page (and whenever the window is resized), :data:`FIT_EQUATIONS` shrinks each
   display equation still wider than its column to fit it, to no less than 60 % of the size
@@ -81,7 +82,21 @@ FIT_EQUATIONS = """
       }
     }
   }
+  function linkFigures() {
+    // On a phone a figure of several panels shrinks to the column; each figure links to its
+    // full-size picture, which the reader can open and zoom (the picture's own file).
+    for (const img of document.querySelectorAll('article figure img, article div.cell_output img')) {
+      if (img.closest('a') || img.src.startsWith('data:')) continue;
+      const a = document.createElement('a');
+      a.href = img.getAttribute('src');
+      a.className = 'figure-zoom';
+      a.title = 'Open the full-size picture';
+      img.parentNode.insertBefore(a, img);
+      a.appendChild(img);
+    }
+  }
   document.addEventListener('DOMContentLoaded', markTables);
+  document.addEventListener('DOMContentLoaded', linkFigures);
   let timer = null;
   window.addEventListener('resize', () => { clearTimeout(timer); timer = setTimeout(fit, 150); });
   document.addEventListener('DOMContentLoaded', start);

@@ -109,6 +109,12 @@ def _check_page(page, site_url, path, source, name, view):
                            ".map(i => i.src)")
     if broken:
         problems.append(f"images that did not load: {broken}")
+    # issue 17, item 6: a figure shrunk to a phone's column opens at full size when tapped
+    unlinked = page.evaluate("""[...document.querySelectorAll('article figure img')]
+        .filter(i => !(i.closest('a') && i.closest('a').href.endsWith('.png')))
+        .map(i => i.alt.slice(0, 40))""")
+    if unlinked:
+        problems.append(f"figures not linked to their full-size picture: {unlinked}")
     theme = page.evaluate("document.documentElement.dataset.theme")
     if theme != mode:
         problems.append(f"the page is in {theme!r} mode, not {mode!r}")
