@@ -211,8 +211,10 @@ def worst(*values) -> float:
 def markdown_table(header, rows) -> str:
     """A Markdown table of ``rows`` under ``header``, for results a reader should read as a table.
 
-    A chapter displays it with ``display(Markdown(markdown_table(...)))``: the site renders a
-    table (which stacks or scrolls on a phone) where a printed text table would wrap its rows.
+    A chapter displays it with ``display(Markdown(markdown_table(...)))`` in a cell whose metadata
+    asks MyST-NB for MyST Markdown (``"mystnb": {"markdown_format": "myst"}``; its default,
+    CommonMark, has no tables): the site renders a table (which stacks or scrolls on a phone)
+    where a printed text table would wrap its rows, and JupyterLab renders it too.
     Cells are written with ``str`` (format numbers before); ``|`` in a cell is escaped. The first
     column is left-aligned, the others right-aligned (they hold numbers).
 

@@ -236,6 +236,18 @@ def test_figures_have_alt_text_not_a_file_name(pages):
     assert not bad, "figures without a description:\n" + "\n".join(bad)
 
 
+def test_markdown_tables_in_outputs_render_as_tables(pages):
+    """A table a cell displays as Markdown (``companion.utils.markdown_table``) reaches the page as a
+    table: under MyST-NB's default CommonMark (no tables) it was a paragraph of pipes, so such a
+    cell asks for MyST (``mystnb: markdown_format``)."""
+    bare = []
+    for page in pages:
+        for block in _blocks(page.read_text(encoding="utf-8"), "cell_output"):
+            bare += [f"{page.name}: {line[:60]!r}" for line in block.splitlines()
+                     if re.match(r"\s*\|[:\-–]+\|", line)]
+    assert not bare, "Markdown tables printed as text:\n" + "\n".join(bare)
+
+
 def _widget_frames(page):
     """``(alt, mime type, bytes)`` of each precomputed widget picture on ``page`` (in its widget state)."""
     import base64
