@@ -248,23 +248,28 @@ def test_markdown_tables_in_outputs_render_as_tables(pages):
     assert not bare, "Markdown tables printed as text:\n" + "\n".join(bare)
 
 
-def _widget_frames(page):
-    """``(alt, mime type, bytes)`` of each precomputed widget picture on ``page`` (in its widget state)."""
-    import base64
-    import html
+def _twin_positions(page) -> list[str]:
+    """The HTML of each precomputed widget position on ``page`` (its picture and read-out), from the
+    page's widget state."""
     import json
 
     m = re.search(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>',
                   page.read_text(encoding="utf-8"), re.S)
-    if m is None:
-        return []
+    models = json.loads(m.group(1))["state"].values() if m else ()
+    return [v for model in models if model["model_name"] == "HTMLModel"
+            and isinstance(v := model["state"].get("value"), str) and "twin-frame" in v]
+
+
+def _widget_frames(page):
+    """``(alt, mime type, bytes)`` of each precomputed widget picture on ``page``."""
+    import base64
+    import html
+
     frames = []
-    for model in json.loads(m.group(1))["state"].values():
-        value = model["state"].get("value")
-        if model["model_name"] == "HTMLModel" and isinstance(value, str) and "twin-frame" in value:
-            alt = html.unescape(re.search(r'alt="([^"]*)"', value).group(1))
-            mime, data = re.search(r'src="data:([^;]+);base64,([^"]+)"', value).groups()
-            frames.append((alt, mime, len(base64.b64decode(data))))
+    for value in _twin_positions(page):
+        alt = html.unescape(re.search(r'alt="([^"]*)"', value).group(1))
+        mime, data = re.search(r'src="data:([^;]+);base64,([^"]+)"', value).groups()
+        frames.append((alt, mime, len(base64.b64decode(data))))
     return frames
 
 
@@ -287,20 +292,15 @@ def test_widget_readouts_name_their_numbers_in_words(pages):
     """Issue 17, item 13: the numbers under a widget's picture are named in words ("modes covered"),
     not by the callback's variable names (``modes_covered``, ``off_support``)."""
     import html
-    import json
 
     bare, n = set(), 0
     for page in pages:
-        m = re.search(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>',
-                      page.read_text(encoding="utf-8"), re.S)
-        for model in (json.loads(m.group(1))["state"].values() if m else ()):
-            value = model["state"].get("value")
-            if model["model_name"] == "HTMLModel" and isinstance(value, str) and "twin-frame" in value:
-                for item in re.findall(r"<code>([^<]*)</code>", value):
-                    n += 1
-                    name = html.unescape(item).split(" = ")[0]
-                    if "_" in name:
-                        bare.add(f"{page.name}: {name}")
+        for value in _twin_positions(page):
+            for item in re.findall(r"<code>([^<]*)</code>", value):
+                n += 1
+                name = html.unescape(item).split(" = ")[0]
+                if "_" in name:
+                    bare.add(f"{page.name}: {name}")
     assert n > 300, f"only {n} read-outs found"
     assert not bare, f"read-outs named by a variable: {sorted(bare)}"
 
