@@ -188,7 +188,7 @@ class WidgetSpec:
         def show(**values):
             numbers, png = self.render(values)
             display(Image(png))
-            print("  ".join(f"{readout(k)} = {_fmt(v)}" for k, v in numbers.items()))
+            print("  ".join(_readouts(numbers)))
 
         return ipywidgets.interactive(show, **controls)
 
@@ -235,8 +235,7 @@ class WidgetSpec:
             position = ", ".join(f"{self.label(k)} {_fmt(v)}" for k, v in values.items())
             alt = html.escape(f"{description} At {position}.", quote=True)
             # one code span per number: a narrow column breaks the line between numbers, not inside one
-            text = " ".join(f"<code>{html.escape(f'{readout(k)} = {_fmt(v)}')}</code>"
-                            for k, v in numbers.items())
+            text = " ".join(f"<code>{html.escape(item)}</code>" for item in _readouts(numbers))
             # natural size, never wider than the column (a phone scales it down, keeping its shape)
             img = (f'<img class="twin-frame" src="data:{mime};base64,{base64.b64encode(picture).decode()}" '
                    f'alt="{alt}" width="{width}" height="{height}" '
@@ -271,7 +270,7 @@ class WidgetSpec:
 
             numbers, png = self.render()
             display(Image(png))
-            print("  ".join(f"{readout(k)} = {_fmt(v)}" for k, v in numbers.items())
+            print("  ".join(_readouts(numbers))
                   + "   (at the sliders' defaults; interactive on the web site and in JupyterLab)")
             return
         display(self.static_twin() if mode == "1" else self.interact())
@@ -304,6 +303,11 @@ READOUTS = {
 def readout(key: str) -> str:
     """The words a reader sees for the number ``key`` under a widget's picture."""
     return READOUTS.get(key, key)
+
+
+def _readouts(numbers: dict) -> list[str]:
+    """``"name = value"`` for each number a callback returns, as every form of a widget shows it."""
+    return [f"{readout(k)} = {_fmt(v)}" for k, v in numbers.items()]
 
 #: Labels sized to their words, not ipywidgets' fixed 80 px (which cut them off).
 _CONTROL_STYLE = {"description_width": "initial"}
